@@ -1,0 +1,1 @@
+"""German text classifiers: pure functions of text (and author signals), no storage, no web."""
