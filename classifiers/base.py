@@ -49,7 +49,7 @@ class TextClassifier(ABC):
         return [
             Prediction(
                 label=self.labels[int(row.argmax())],
-                scores={label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)},
+                scores={lab: round(float(p), 4) for lab, p in zip(self.labels, row, strict=True)},
                 model_version=self.model_version,
             )
             for row in probs

@@ -9,7 +9,7 @@ re-fetches a page instead of skipping it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -69,6 +69,18 @@ class Page:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SearchTerms:
+    """What platform searches ask for, taken from the `[[brands]]` and `[keywords]` config.
+
+    Platform queries only narrow the stream; the monitor's matcher decides what matched.
+    """
+
+    brands: tuple[str, ...]
+    keywords: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+
 class SourceError(Exception):
     """A source cannot be polled now (bad credentials, broken payload); others keep running."""
 
@@ -85,6 +97,13 @@ class Connector(ABC):
 
     def __init__(self, source: str) -> None:
         self.source = source
+
+    @classmethod
+    @abstractmethod
+    def from_settings(
+        cls, source: str, settings: Any, terms: SearchTerms, environ: Mapping[str, str]
+    ) -> Connector:
+        """Build the connector; raise `SourceError` naming any missing credential variable."""
 
     @abstractmethod
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
