@@ -1,0 +1,153 @@
+"""Tables. Every schema change gets an Alembic migration in `monitor/migrations/versions`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite drops the zone on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        datetime: UTCDateTime,
+    }
+
+
+class AuthorRecord(Base):
+    """An account as last seen on its platform; `key` is its platform id, else its handle."""
+
+    __tablename__ = "authors"
+    __table_args__ = (UniqueConstraint("platform", "key", name="uq_authors_platform_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    handle: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    account_created_at: Mapped[datetime | None]
+    account_age_days: Mapped[int | None]
+    followers: Mapped[int | None]
+    posts_last_24h: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PostRecord(Base):
+    """A post, stored once per (platform, platform_id); `text` is None once deleted upstream."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_id", name="uq_posts_platform_id"),
+        Index("ix_posts_author_created", "author_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parent_id: Mapped[str | None] = mapped_column(String(128))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id", ondelete="SET NULL"))
+    matched_brands: Mapped[list[str]] = mapped_column(default=list)
+    matched_keywords: Mapped[list[str]] = mapped_column(default=list)
+    deleted_at: Mapped[datetime | None]
+
+    author: Mapped[AuthorRecord | None] = relationship()
+    scores: Mapped[list[Score]] = relationship(back_populates="post", cascade="all, delete-orphan")
+    queue_item: Mapped[QueueItem | None] = relationship(
+        back_populates="post", cascade="all, delete-orphan"
+    )
+
+
+class Score(Base):
+    """One model's judgement of one post, kept per `model_version` for traceability."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("post_id", "task", "model_version", name="uq_scores_post_task_model"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    probabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    model_version: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[PostRecord] = relationship(back_populates="scores")
+
+
+class QueueItem(Base):
+    """A flagged post waiting for the social media team; `due_at` is its SLA deadline."""
+
+    __tablename__ = "queue_items"
+    __table_args__ = (Index("ix_queue_status_priority", "status", "priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
+    brand: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    priority: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    post: Mapped[PostRecord] = relationship(back_populates="queue_item")
+
+
+class SourceState(Base):
+    """A source's cursor and health, committed together with the posts it covers."""
+
+    __tablename__ = "source_states"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
