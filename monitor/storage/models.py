@@ -95,7 +95,9 @@ class PostRecord(Base):
     deleted_at: Mapped[datetime | None]
 
     author: Mapped[AuthorRecord | None] = relationship()
-    scores: Mapped[list[Score]] = relationship(back_populates="post", cascade="all, delete-orphan")
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Score.id"
+    )
     queue_item: Mapped[QueueItem | None] = relationship(
         back_populates="post", cascade="all, delete-orphan"
     )

@@ -1,0 +1,104 @@
+"""Running the configured classifiers over posts: sentiment, offensive language, troll."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from classifiers.base import Prediction, TextClassifier
+from classifiers.registry import load_classifier
+from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, TrollScorer
+from monitor.settings import Settings
+
+
+@dataclass(frozen=True)
+class TextJudgement:
+    """What the text models say about one text."""
+
+    sentiment: Prediction
+    offensive: Prediction
+
+
+@dataclass(frozen=True)
+class PostScores:
+    sentiment: Prediction
+    offensive: Prediction
+    troll: TrollResult
+
+
+class AuthorLike(Protocol):
+    """A fetched `connectors.base.Author` or a stored `AuthorRecord`."""
+
+    account_age_days: int | None
+    followers: int | None
+    posts_last_24h: int | None
+
+
+def author_signals(author: AuthorLike | None) -> AuthorSignals:
+    if author is None:
+        return AuthorSignals(account_age_days=None, followers=None, posts_last_24h=None)
+    return AuthorSignals(
+        account_age_days=author.account_age_days,
+        followers=author.followers,
+        posts_last_24h=author.posts_last_24h,
+    )
+
+
+class Scorer:
+    """The models one process uses, loaded once."""
+
+    def __init__(
+        self,
+        sentiment: TextClassifier,
+        offensive: TextClassifier,
+        troll: TrollScorer,
+        batch_size: int = 64,
+    ) -> None:
+        self.sentiment = sentiment
+        self.offensive = offensive
+        self.troll_scorer = troll
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Scorer:
+        """Load the configured models; raises `ModelLoadError` naming a bad spec."""
+        sentiment = load_classifier(settings.classifiers.sentiment, "sentiment")
+        offensive = load_classifier(settings.classifiers.offensive, "offensive")
+        troll = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
+        return cls(sentiment, offensive, troll, settings.classifiers.batch_size)
+
+    def judge(self, texts: Sequence[str]) -> list[TextJudgement]:
+        judgements: list[TextJudgement] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            judgements += [
+                TextJudgement(s, o)
+                for s, o in zip(
+                    self.sentiment.predict(batch), self.offensive.predict(batch), strict=True
+                )
+            ]
+        return judgements
+
+    def troll(
+        self,
+        texts: Sequence[str],
+        authors: Sequence[AuthorSignals],
+        histories: Sequence[HistorySignals],
+        judgements: Sequence[TextJudgement],
+    ) -> list[TrollResult]:
+        offensive = [j.offensive.scores["offensive"] for j in judgements]
+        return self.troll_scorer.score(texts, authors, histories, offensive_probs=offensive)
+
+    def score(
+        self,
+        texts: Sequence[str],
+        authors: Sequence[AuthorSignals],
+        histories: Sequence[HistorySignals],
+    ) -> list[PostScores]:
+        """All three judgements for posts whose history is already known."""
+        judgements = self.judge(texts)
+        trolls = self.troll(texts, authors, histories, judgements)
+        return [
+            PostScores(j.sentiment, j.offensive, t) for j, t in zip(judgements, trolls, strict=True)
+        ]

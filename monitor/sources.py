@@ -1,0 +1,61 @@
+"""Which configured sources run, built from the settings and the credential variables."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from connectors import resolve_connector
+from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
+from monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+REPLAY = "replay"
+
+
+@dataclass
+class SourcePlan:
+    """The connectors to poll, and the enabled sources that cannot run (with why)."""
+
+    connectors: list[Connector] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    intervals: dict[str, float] = field(default_factory=dict)
+    """Minutes between polls, per running source."""
+
+
+def search_terms(settings: Settings) -> SearchTerms:
+    return SearchTerms(
+        brands=tuple(term for b in settings.brands for term in (b.name, *b.aliases)),
+        keywords=tuple(settings.keywords.negative),
+        exclude=tuple(term for b in settings.brands for term in b.exclude),
+    )
+
+
+def enabled_sources(settings: Settings) -> dict[str, SourceSettings]:
+    return {
+        name: source
+        for name, source in settings.sources
+        if isinstance(source, SourceSettings) and source.enabled
+    }
+
+
+def plan_sources(settings: Settings, environ: Mapping[str, str]) -> SourcePlan:
+    """Build every enabled source; a fallback replay runs only if no live source can."""
+    plan = SourcePlan()
+    terms = search_terms(settings)
+    sources = enabled_sources(settings)
+    for name, source in sources.items():
+        if name == REPLAY:
+            continue
+        try:
+            plan.connectors.append(resolve_connector(name, source, terms, environ))
+            plan.intervals[name] = source.interval_minutes
+        except SourceError as exc:
+            log.warning("%s is enabled but cannot run: %s", name, exc.problem)
+            plan.unavailable[name] = exc.problem
+    replay = settings.sources.replay
+    if replay.enabled and not (replay.fallback and plan.connectors):
+        plan.connectors.append(resolve_connector(REPLAY, replay, terms, environ))
+        plan.intervals[REPLAY] = replay.interval_minutes
+    return plan
