@@ -113,11 +113,16 @@ def resolve_config_path(path: Path | None) -> Path | None:
     return local if local.exists() else None
 
 
+def default_settings() -> Settings:
+    """The embedded defaults: what `make run` uses on a fresh machine."""
+    return _validate(tomllib.loads(example_config_text()), "<embedded default config>")
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read and validate the config; without a file, use the embedded defaults."""
     config_path = resolve_config_path(path)
     if config_path is None:
-        return _validate(tomllib.loads(example_config_text()), "<embedded default config>")
+        return default_settings()
     try:
         text = config_path.read_text("utf-8")
     except OSError as exc:

@@ -1,0 +1,99 @@
+"""Posts are stored exactly once per (platform, platform_id), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from connectors.base import Author, Post
+from monitor.storage.database import Database
+from monitor.storage.models import AuthorRecord, PostRecord
+from monitor.storage.posts import store_posts
+from monitor.storage.source_states import load_cursor, mark_failing, save_cursor
+
+T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+
+
+def make_post(n: int, handle: str = "kunde1", followers: int = 10) -> Post:
+    return Post(
+        platform="twitter",
+        platform_id=str(1000 + n),
+        text=f"Beitrag {n}: Der ICE 578 ist schon wieder zu spät.",
+        created_at=T0 + timedelta(minutes=n),
+        author=Author(platform_id="42", handle=handle, followers=followers),
+    )
+
+
+def count(db: Database, model: type) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_same_posts_in_any_order_and_repetition_are_stored_once(db: Database) -> None:
+    posts = [make_post(n) for n in range(5)]
+    with db.transaction() as session:
+        first = store_posts(session, "twitter", posts[:3])
+    with db.transaction() as session:
+        second = store_posts(session, "twitter", list(reversed(posts)) + posts)
+    assert [p.platform_id for p in first] == ["1000", "1001", "1002"]
+    assert [p.platform_id for p in second] == ["1004", "1003"]
+    assert count(db, PostRecord) == 5
+    assert count(db, AuthorRecord) == 1
+
+
+def test_same_id_on_another_platform_is_another_post(db: Database) -> None:
+    reddit = make_post(1).model_copy(update={"platform": "reddit"})
+    with db.transaction() as session:
+        stored = store_posts(session, "x", [make_post(1), reddit])
+    assert len(stored) == 2
+
+
+def test_author_signals_are_refreshed_by_newer_posts(db: Database) -> None:
+    with db.transaction() as session:
+        store_posts(session, "twitter", [make_post(1, followers=10)])
+    with db.transaction() as session:
+        store_posts(session, "twitter", [make_post(2, handle="kunde1_neu", followers=99)])
+    with db.transaction() as session:
+        author = session.scalars(select(AuthorRecord)).one()
+        assert (author.handle, author.followers) == ("kunde1_neu", 99)
+
+
+def test_times_come_back_in_utc(db: Database) -> None:
+    berlin_winter = timezone(timedelta(hours=1))
+    post = make_post(1).model_copy(
+        update={"created_at": datetime(2026, 11, 20, 10, 30, tzinfo=berlin_winter)}
+    )
+    with db.transaction() as session:
+        store_posts(session, "twitter", [post])
+    with db.transaction() as session:
+        stored = session.scalars(select(PostRecord)).one()
+    assert stored.created_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert stored.created_at.tzinfo is not None
+
+
+def test_a_rolled_back_page_leaves_no_posts_and_no_cursor(db: Database) -> None:
+    try:
+        with db.transaction() as session:
+            store_posts(session, "twitter", [make_post(1)])
+            save_cursor(session, "twitter", {"q0": "1001"})
+            raise RuntimeError("crash between fetch and commit")
+    except RuntimeError:
+        pass
+    assert count(db, PostRecord) == 0
+    with db.transaction() as session:
+        assert load_cursor(session, "twitter") == {}
+
+
+def test_failing_source_keeps_its_cursor(db: Database) -> None:
+    with db.transaction() as session:
+        save_cursor(session, "reddit", {"de": "t3_abc"})
+    with db.transaction() as session:
+        mark_failing(session, "reddit", "401: check REDDIT_CLIENT_SECRET")
+    with db.transaction() as session:
+        assert load_cursor(session, "reddit") == {"de": "t3_abc"}
+
+
+def test_migrating_twice_is_harmless(db: Database) -> None:
+    db.migrate()
+    assert count(db, PostRecord) == 0
