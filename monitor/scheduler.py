@@ -16,6 +16,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
 
 from connectors.base import Connector
 from monitor.pipeline import Pipeline
@@ -42,17 +43,14 @@ def poll_job(source: str) -> None:
     )
 
 
-def build_scheduler(pipeline: Pipeline, connectors: list[Connector]) -> BackgroundScheduler:
-    store = SQLAlchemyJobStore(engine=pipeline.db.engine)
-    scheduler = BackgroundScheduler(
-        jobstores={"default": store},
-        executors={"default": ThreadPoolExecutor(max_workers=max(1, len(connectors)))},
+def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
+    """A scheduler whose jobs are stored in the product's database."""
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, workers))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=UTC,
     )
-    _runtime.clear()
-    _runtime.update({c.source: (pipeline, c) for c in connectors})
-    return scheduler
 
 
 def sync_jobs(scheduler: BackgroundScheduler, intervals: dict[str, float]) -> None:
@@ -90,7 +88,9 @@ def run_scheduler(
         pipeline.stopping.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = build_scheduler(pipeline, connectors)
+    _runtime.clear()
+    _runtime.update({c.source: (pipeline, c) for c in connectors})
+    scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
     sync_jobs(scheduler, intervals)
     scheduler.resume()

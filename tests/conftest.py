@@ -60,3 +60,21 @@ def settings(db_url: str) -> Settings:
     return defaults.model_copy(
         update={"storage": defaults.storage.model_copy(update={"url": db_url})}
     )
+
+
+def write_config(path: Path, db_url: str, replay_path: Path | None = None) -> Path:
+    """The shipped example config with the test database and only the replay source."""
+    from monitor.settings import example_config_text
+
+    text = example_config_text().replace('url = "sqlite:///rufwacht.db"', f'url = "{db_url}"')
+    text = text.replace("[sources.twitter]\nenabled = true", "[sources.twitter]\nenabled = false")
+    text = text.replace("[sources.reddit]\nenabled = true", "[sources.reddit]\nenabled = false")
+    if replay_path is not None:
+        text = text.replace("fallback = true", f'fallback = false\npath = "{replay_path}"')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, db_url: str) -> Path:
+    return write_config(tmp_path / "rufwacht.toml", db_url)
