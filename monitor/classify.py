@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import batched
+from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +30,7 @@ def classify_lines(
 ) -> Iterator[dict[str, Any]]:
     """Yield one output object per non-blank input line, in input order."""
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
-    for batch in batched(numbered, scorer.batch_size):
+    while batch := list(islice(numbered, scorer.batch_size)):
         parsed = [_parse(n, line) for n, line in batch]
         posts = [(record, post) for record, post in parsed if post is not None]
         scores = scorer.score(
