@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
@@ -63,7 +64,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, StorageError, ModelLoadError, SourceError, ValueError, OSError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
