@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
+from connectors.reddit import RedditConnector
 from connectors.replay import ReplayConnector
+from connectors.twitter import TwitterConnector
 
 CONNECTOR_CLASSES: dict[str, type[Connector]] = {
     "replay": ReplayConnector,
+    "twitter": TwitterConnector,
+    "reddit": RedditConnector,
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Cursor = dict[str, Any]
 """A connector's own position state (e.g. one `since_id` per query), stored as JSON."""
@@ -117,3 +117,14 @@ class SourceSettings(BaseModel):
 
     enabled: bool = False
     interval_minutes: float = Field(default=5, gt=0, le=24 * 60)
+
+
+def describe(exc: Exception) -> str:
+    """One line naming what is wrong with a payload item, pydantic's field paths included."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]}"
+    return str(exc)

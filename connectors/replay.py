@@ -24,6 +24,7 @@ from connectors.base import (
     SearchTerms,
     SourceError,
     SourceSettings,
+    describe,
 )
 
 PAGE_SIZE = 50
@@ -101,17 +102,9 @@ class ReplayConnector(Connector):
                 try:
                     posts.append(post_from_record(json.loads(line), self.platform))
                 except (ValueError, ValidationError) as exc:
-                    errors.append(f"{file.name} line {line_no}: {_short(exc)}")
+                    errors.append(f"{file.name} line {line_no}: {describe(exc)}")
                 if len(posts) >= PAGE_SIZE:
                     yield posts, errors, line_no
                     posts, errors = [], []
         if posts or errors:
             yield posts, errors, line_no
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-    return str(exc)

@@ -11,10 +11,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from pydantic import ValidationError
-
 from classifiers.troll import HistorySignals
-from connectors.base import Post
+from connectors.base import Post, describe
 from connectors.replay import post_from_record
 from monitor.flagging import decide
 from monitor.matching import Matcher
@@ -52,13 +50,8 @@ def _parse(line_no: int, line: str) -> tuple[dict[str, Any], Post | None]:
         return record, post_from_record(record, default_platform="unknown")
     except json.JSONDecodeError as exc:
         return {"line": line_no, "error": f"not valid JSON: {exc.msg}"}, None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        return {"line": line_no, "error": problems}, None
-    except ValueError as exc:
-        return {"line": line_no, "error": str(exc)}, None
+    except ValueError as exc:  # pydantic's ValidationError is one
+        return {"line": line_no, "error": describe(exc)}, None
 
 
 def _result(

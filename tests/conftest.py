@@ -12,6 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.settings import Settings, default_settings
 from monitor.storage.database import Database
+from tests.fakes.reddit import FakeReddit
+from tests.fakes.twitter import FakeX
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -70,7 +72,10 @@ def write_config(path: Path, db_url: str, replay_path: Path | None = None) -> Pa
     text = text.replace("[sources.twitter]\nenabled = true", "[sources.twitter]\nenabled = false")
     text = text.replace("[sources.reddit]\nenabled = true", "[sources.reddit]\nenabled = false")
     if replay_path is not None:
-        text = text.replace("fallback = true", f'fallback = false\npath = "{replay_path}"')
+        text = text.replace(
+            "[sources.replay]\nenabled = true\nfallback = true",
+            f'[sources.replay]\nenabled = true\nfallback = false\npath = "{replay_path}"',
+        )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -78,3 +83,20 @@ def write_config(path: Path, db_url: str, replay_path: Path | None = None) -> Pa
 @pytest.fixture
 def config_file(tmp_path: Path, db_url: str) -> Path:
     return write_config(tmp_path / "rufwacht.toml", db_url)
+
+
+# --- Fake platform servers (connectors): real tweepy/praw clients talk to these on 127.0.0.1.
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    server = FakeX().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_reddit() -> Iterator[FakeReddit]:
+    server = FakeReddit().start()
+    yield server
+    server.stop()

@@ -1,0 +1,99 @@
+"""`rufwacht poll --once` against fake X and Reddit servers: the real CLI, tweepy, praw and SQLite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.settings import example_config_text
+from monitor.storage.models import PostRecord, QueueItem
+from tests.conftest import sqlite_url
+from tests.fakes import reddit, twitter
+from tests.fakes.reddit import FakeReddit
+from tests.fakes.twitter import FakeX
+
+runner = CliRunner()
+ENV = {
+    "TWITTER_BEARER_TOKEN": twitter.BEARER,
+    "REDDIT_CLIENT_ID": reddit.CLIENT_ID,
+    "REDDIT_CLIENT_SECRET": reddit.CLIENT_SECRET,
+}
+
+
+def live_config(tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit) -> Path:
+    text = example_config_text()
+    text = text.replace('url = "sqlite:///rufwacht.db"', f'url = "{sqlite_url(tmp_path)}"')
+    text = text.replace('"https://api.twitter.com"', f'"{fake_x.url}"')
+    text = text.replace('"https://oauth.reddit.com"', f'"{fake_reddit.url}"')
+    text = text.replace('"https://www.reddit.com"', f'"{fake_reddit.url}"')
+    path = tmp_path / "rufwacht.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def stored(tmp_path: Path) -> tuple[dict[str, int], int]:
+    engine = create_engine(sqlite_url(tmp_path))
+    with engine.connect() as connection:
+        per_platform = dict(
+            connection.execute(
+                select(PostRecord.platform, func.count()).group_by(PostRecord.platform)
+            ).all()
+        )
+        queued = connection.scalar(select(func.count()).select_from(QueueItem)) or 0
+    engine.dispose()
+    return {str(k): int(v) for k, v in per_platform.items()}, queued
+
+
+def poll(config: Path, env: dict[str, str] = ENV) -> str:
+    result = runner.invoke(app, ["poll", "--once", "--config", str(config)], env=env)
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def fetched(output: str) -> dict[str, int]:
+    """The `fetched` column of the summary table, per source."""
+    rows = [line.split("│")[1:3] for line in output.splitlines() if line.count("│") > 3]
+    return {source.strip(): int(count) for source, count in rows}
+
+
+def test_poll_once_queues_posts_from_both_platforms_and_then_only_newer_ones(
+    tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit
+) -> None:
+    author = fake_x.add_user("pendler_ffm", followers=180)
+    fake_x.add_tweet("@DB_Bahn Zug fällt schon wieder aus, unzumutbar. Geht nicht!", author)
+    fake_x.add_tweet("Telekom Störung seit gestern, kein Internet, einfach schlecht", author)
+    fake_reddit.add_user("pendler")
+    fake_reddit.add_submission(
+        "Finanzen", "Vodafone kündigen?", "Seit Wochen Störung, der Support ist eine Frechheit."
+    )
+    config = live_config(tmp_path, fake_x, fake_reddit)
+
+    assert fetched(poll(config)) == {"twitter": 2, "reddit": 1}
+    posts, queued = stored(tmp_path)
+
+    assert posts == {"twitter": 2, "reddit": 1}
+    assert queued == 3
+
+    assert fetched(poll(config)) == {"twitter": 0, "reddit": 0}
+    assert stored(tmp_path) == (posts, queued)
+
+    fake_x.add_tweet("DHL Paket nicht zugestellt, schon wieder verloren", author, ago=timedelta(0))
+    assert fetched(poll(config)) == {"twitter": 1, "reddit": 0}
+    assert stored(tmp_path)[0] == {"twitter": 3, "reddit": 1}
+
+
+def test_a_failing_source_does_not_stop_the_other(
+    tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit
+) -> None:
+    author = fake_x.add_user("pendler_ffm")
+    fake_x.add_tweet("Telekom Störung seit gestern, kein Internet, einfach schlecht", author)
+    config = live_config(tmp_path, fake_x, fake_reddit)
+
+    output = poll(config, {**ENV, "REDDIT_CLIENT_SECRET": "revoked"})
+
+    assert "REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET" in " ".join(output.split())
+    assert stored(tmp_path)[0] == {"twitter": 1}
