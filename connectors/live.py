@@ -23,6 +23,8 @@ class LiveSourceSettings(SourceSettings):
     """Tries per request on server errors, timeouts and rate limits before the poll fails."""
     max_rate_limit_wait_minutes: float = Field(default=15, ge=0, le=120)
     """Longest wait for a rate limit to reset; a later reset fails this poll instead."""
+    compliance_interval_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    """How often stored posts are re-checked upstream for deletion and edits."""
     reply_enabled: bool = False
     dry_run: bool = True
     """With replies enabled, only log what would be sent until this is switched off."""

@@ -113,13 +113,12 @@ def run(config: ConfigOption = None, verbose: bool = False) -> None:
     if not plan.connectors:
         err.print("[bold red]error:[/] no source can run; enable one in the config.")
         raise typer.Exit(2)
-    intervals = plan.intervals
     logging.getLogger("rufwacht").info(
-        "polling %s into %s; Ctrl-C stops",
-        ", ".join(f"{s} every {m:g} min" for s, m in intervals.items()),
+        "running %s into %s; Ctrl-C stops",
+        ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
         db.engine.url.render_as_string(hide_password=True),
     )
-    run_scheduler(pipeline, plan.connectors, intervals)
+    run_scheduler(pipeline, plan.connectors, plan.schedule)
     db.dispose()
 
 

@@ -14,6 +14,8 @@ from monitor.storage.models import PostRecord, QueueItem
 
 class QueueStatus(StrEnum):
     NEW = "new"
+    DELETED = "deleted"
+    """The author deleted the post upstream; nothing left to answer."""
 
 
 def enqueue(session: Session, post: PostRecord, verdict: Verdict, sla_hours: float) -> QueueItem:

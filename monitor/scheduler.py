@@ -1,4 +1,4 @@
-"""Polling every source on its interval with APScheduler 3.
+"""Polling every source (and re-checking stored posts) on its interval with APScheduler 3.
 
 Jobs live in the database (SQLAlchemy job store) under fixed ids, so a restart picks up
 the existing schedule instead of adding a second copy of each job.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -19,10 +20,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from connectors.base import Connector
+from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-JOB_PREFIX = "poll:"
 
 # APScheduler stores a job as a text reference plus picklable arguments, so the job function
 # finds the live pipeline and connectors here, set once by `run_scheduler`.
@@ -43,6 +44,24 @@ def poll_job(source: str) -> None:
     )
 
 
+def check_job(source: str) -> None:
+    """The scheduled job: re-check stored posts of one source for deletions and edits."""
+    pipeline, connector = _runtime[source]
+    report = recheck(pipeline.db, connector)
+    log.info(
+        "%s: re-checked %d, deleted %d, edited %d%s",
+        source,
+        report.checked,
+        report.deleted,
+        report.edited,
+        f", FAILING: {report.failure}" if report.failure else "",
+    )
+
+
+JOBS: dict[str, Callable[[str], None]] = {"poll": poll_job, "check": check_job}
+"""Job kinds by id prefix: a job id is `KIND:SOURCE`."""
+
+
 def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     """A scheduler whose jobs are stored in the product's database."""
     return BackgroundScheduler(
@@ -53,23 +72,22 @@ def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     )
 
 
-def sync_jobs(scheduler: BackgroundScheduler, intervals: dict[str, float]) -> None:
-    """Make the stored jobs match the configured sources: one job per source, no copies."""
+def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> None:
+    """Make the stored jobs match `schedule` (job id → minutes): one job each, no copies."""
     for job in scheduler.get_jobs():
-        source = job.id.removeprefix(JOB_PREFIX)
-        if job.id.startswith(JOB_PREFIX) and source not in intervals:
+        if job.id not in schedule:
             job.remove()
-    for source, minutes in intervals.items():
-        job_id = JOB_PREFIX + source
+    for job_id, minutes in schedule.items():
+        kind, source = job_id.split(":", 1)
         trigger = IntervalTrigger(minutes=minutes, timezone=UTC)
         job = scheduler.get_job(job_id)
         if job is None:
             scheduler.add_job(
-                poll_job,
+                JOBS[kind],
                 trigger,
                 args=[source],
                 id=job_id,
-                name=f"poll {source}",
+                name=f"{kind} {source}",
                 next_run_time=datetime.now(UTC),
             )
         elif job.trigger.interval != trigger.interval:
@@ -77,7 +95,7 @@ def sync_jobs(scheduler: BackgroundScheduler, intervals: dict[str, float]) -> No
 
 
 def run_scheduler(
-    pipeline: Pipeline, connectors: list[Connector], intervals: dict[str, float]
+    pipeline: Pipeline, connectors: list[Connector], schedule: dict[str, float]
 ) -> None:
     """Poll until SIGINT/SIGTERM; a poll in progress finishes its page before exit."""
     stop = threading.Event()
@@ -92,7 +110,7 @@ def run_scheduler(
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
-    sync_jobs(scheduler, intervals)
+    sync_jobs(scheduler, schedule)
     scheduler.resume()
     try:
         stop.wait()

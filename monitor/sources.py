@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from connectors import resolve_connector
 from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
+from connectors.capabilities import ChecksExisting
+from connectors.live import LiveSourceSettings
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,8 +22,14 @@ class SourcePlan:
 
     connectors: list[Connector] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
-    intervals: dict[str, float] = field(default_factory=dict)
-    """Minutes between polls, per running source."""
+    schedule: dict[str, float] = field(default_factory=dict)
+    """Minutes between runs per job id: `poll:SOURCE` and, where possible, `check:SOURCE`."""
+
+    def add(self, connector: Connector, settings: SourceSettings) -> None:
+        self.connectors.append(connector)
+        self.schedule[f"poll:{connector.source}"] = settings.interval_minutes
+        if isinstance(connector, ChecksExisting) and isinstance(settings, LiveSourceSettings):
+            self.schedule[f"check:{connector.source}"] = settings.compliance_interval_minutes
 
 
 def search_terms(settings: Settings) -> SearchTerms:
@@ -49,13 +57,12 @@ def plan_sources(settings: Settings, environ: Mapping[str, str]) -> SourcePlan:
         if name == REPLAY:
             continue
         try:
-            plan.connectors.append(resolve_connector(name, source, terms, environ))
-            plan.intervals[name] = source.interval_minutes
+            connector = resolve_connector(name, source, terms, environ)
+            plan.add(connector, source)
         except SourceError as exc:
             log.warning("%s is enabled but cannot run: %s", name, exc.problem)
             plan.unavailable[name] = exc.problem
     replay = settings.sources.replay
     if replay.enabled and not (replay.fallback and plan.connectors):
-        plan.connectors.append(resolve_connector(REPLAY, replay, terms, environ))
-        plan.intervals[REPLAY] = replay.interval_minutes
+        plan.add(resolve_connector(REPLAY, replay, terms, environ), replay)
     return plan

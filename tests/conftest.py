@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from monitor.settings import Settings, default_settings
+from monitor.settings import Settings, default_settings, example_config_text
 from monitor.storage.database import Database
+from tests.fakes import reddit, twitter
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.twitter import FakeX
 
@@ -66,8 +67,6 @@ def settings(db_url: str) -> Settings:
 
 def write_config(path: Path, db_url: str, replay_path: Path | None = None) -> Path:
     """The shipped example config with the test database and only the replay source."""
-    from monitor.settings import example_config_text
-
     text = example_config_text().replace('url = "sqlite:///rufwacht.db"', f'url = "{db_url}"')
     text = text.replace("[sources.twitter]\nenabled = true", "[sources.twitter]\nenabled = false")
     text = text.replace("[sources.reddit]\nenabled = true", "[sources.reddit]\nenabled = false")
@@ -100,3 +99,21 @@ def fake_reddit() -> Iterator[FakeReddit]:
     server = FakeReddit().start()
     yield server
     server.stop()
+
+
+LIVE_ENV = {
+    "TWITTER_BEARER_TOKEN": twitter.BEARER,
+    "REDDIT_CLIENT_ID": reddit.CLIENT_ID,
+    "REDDIT_CLIENT_SECRET": reddit.CLIENT_SECRET,
+}
+
+
+def live_config(tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit) -> Path:
+    text = example_config_text()
+    text = text.replace('url = "sqlite:///rufwacht.db"', f'url = "{sqlite_url(tmp_path)}"')
+    text = text.replace('"https://api.twitter.com"', f'"{fake_x.url}"')
+    text = text.replace('"https://oauth.reddit.com"', f'"{fake_reddit.url}"')
+    text = text.replace('"https://www.reddit.com"', f'"{fake_reddit.url}"')
+    path = tmp_path / "rufwacht.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -9,30 +9,12 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.settings import example_config_text
 from monitor.storage.models import PostRecord, QueueItem
-from tests.conftest import sqlite_url
-from tests.fakes import reddit, twitter
+from tests.conftest import LIVE_ENV, live_config, sqlite_url
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.twitter import FakeX
 
 runner = CliRunner()
-ENV = {
-    "TWITTER_BEARER_TOKEN": twitter.BEARER,
-    "REDDIT_CLIENT_ID": reddit.CLIENT_ID,
-    "REDDIT_CLIENT_SECRET": reddit.CLIENT_SECRET,
-}
-
-
-def live_config(tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit) -> Path:
-    text = example_config_text()
-    text = text.replace('url = "sqlite:///rufwacht.db"', f'url = "{sqlite_url(tmp_path)}"')
-    text = text.replace('"https://api.twitter.com"', f'"{fake_x.url}"')
-    text = text.replace('"https://oauth.reddit.com"', f'"{fake_reddit.url}"')
-    text = text.replace('"https://www.reddit.com"', f'"{fake_reddit.url}"')
-    path = tmp_path / "rufwacht.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def stored(tmp_path: Path) -> tuple[dict[str, int], int]:
@@ -48,7 +30,7 @@ def stored(tmp_path: Path) -> tuple[dict[str, int], int]:
     return {str(k): int(v) for k, v in per_platform.items()}, queued
 
 
-def poll(config: Path, env: dict[str, str] = ENV) -> str:
+def poll(config: Path, env: dict[str, str] = LIVE_ENV) -> str:
     result = runner.invoke(app, ["poll", "--once", "--config", str(config)], env=env)
     assert result.exit_code in (0, 1), result.output
     return result.output
@@ -93,7 +75,7 @@ def test_a_failing_source_does_not_stop_the_other(
     fake_x.add_tweet("Telekom Störung seit gestern, kein Internet, einfach schlecht", author)
     config = live_config(tmp_path, fake_x, fake_reddit)
 
-    output = poll(config, {**ENV, "REDDIT_CLIENT_SECRET": "revoked"})
+    output = poll(config, {**LIVE_ENV, "REDDIT_CLIENT_SECRET": "revoked"})
 
     assert "REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET" in " ".join(output.split())
     assert stored(tmp_path)[0] == {"twitter": 1}

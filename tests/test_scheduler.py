@@ -22,15 +22,14 @@ def start_and_sync(url: str, intervals: dict[str, float]) -> dict[str, float]:
 
 def test_restarts_keep_one_job_per_source(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    first = start_and_sync(url, {"replay": 1, "twitter": 5})
-    second = start_and_sync(url, {"replay": 1, "twitter": 5})
-    assert first == second == {"poll:replay": 1, "poll:twitter": 5}
+    schedule = {"poll:replay": 1, "poll:twitter": 5, "check:twitter": 60}
+    first = start_and_sync(url, schedule)
+    second = start_and_sync(url, schedule)
+    assert first == second == schedule
 
 
 def test_changed_config_changes_the_stored_jobs(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    start_and_sync(url, {"replay": 1, "twitter": 5})
-    assert start_and_sync(url, {"twitter": 10, "reddit": 5}) == {
-        "poll:twitter": 10,
-        "poll:reddit": 5,
-    }
+    start_and_sync(url, {"poll:replay": 1, "poll:twitter": 5})
+    changed = {"poll:twitter": 10, "poll:reddit": 5}
+    assert start_and_sync(url, changed) == changed

@@ -75,6 +75,7 @@ class PostRecord(Base):
     __table_args__ = (
         UniqueConstraint("platform", "platform_id", name="uq_posts_platform_id"),
         Index("ix_posts_author_created", "author_id", "created_at"),
+        Index("ix_posts_source_checked", "source", "checked_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +94,8 @@ class PostRecord(Base):
     matched_brands: Mapped[list[str]] = mapped_column(default=list)
     matched_keywords: Mapped[list[str]] = mapped_column(default=list)
     deleted_at: Mapped[datetime | None]
+    checked_at: Mapped[datetime | None]
+    """When the compliance job last asked the platform whether the post still exists."""
 
     author: Mapped[AuthorRecord | None] = relationship()
     scores: Mapped[list[Score]] = relationship(
