@@ -4,15 +4,25 @@ back-fill, timeouts, retries and replies, the HTTP adapter, and payload error me
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import requests
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
 from connectors.base import SourceError, SourceSettings
 from connectors.retry import RetryPolicy
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return url.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An http(s) base URL without trailing slash (API hosts, proxies, test servers)."""
 
 
 class LiveSourceSettings(SourceSettings):

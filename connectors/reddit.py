@@ -35,7 +35,7 @@ from connectors.base import (
     describe,
 )
 from connectors.capabilities import ReplyResult
-from connectors.live import HttpAdapter, LiveSourceSettings, credential
+from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
     DEFAULT_RATE_LIMIT_WAIT,
@@ -90,8 +90,8 @@ class RedditSettings(LiveSourceSettings):
     client_secret_env: str = "REDDIT_CLIENT_SECRET"
     user_agent: str = Field(default="rufwacht/0.1", min_length=7)
     subreddits: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
+    oauth_url: HttpUrl = "https://oauth.reddit.com"
+    reddit_url: HttpUrl = "https://www.reddit.com"
     streams: list[Literal["comments", "submissions"]] = Field(default_factory=list)
     """New comments/submissions of the subreddits, kept if they name a brand term."""
     page_size: int = Field(default=100, ge=1, le=1000)
@@ -105,13 +105,6 @@ class RedditSettings(LiveSourceSettings):
         if bad := [name for name in cleaned if not SUBREDDIT_NAME.fullmatch(name)]:
             raise ValueError(f"not subreddit names: {', '.join(bad)}")
         return cleaned
-
-    @field_validator("oauth_url", "reddit_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/")
 
 
 def fold(text: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 import tweepy
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from connectors.base import (
     Author,
@@ -33,7 +33,7 @@ from connectors.base import (
     describe,
 )
 from connectors.capabilities import LOOKUP_BATCH, ReplyResult
-from connectors.live import HttpAdapter, LiveSourceSettings, credential
+from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
     DEFAULT_RATE_LIMIT_WAIT,
@@ -69,7 +69,7 @@ USER_FIELDS = ["created_at", "public_metrics", "username", "name"]
 
 class TwitterSettings(LiveSourceSettings):
     bearer_token_env: str = "TWITTER_BEARER_TOKEN"
-    api_base_url: str = X_HOST
+    api_base_url: HttpUrl = X_HOST
     backfill_hours: float = Field(default=24, gt=0, le=SEARCH_WINDOW / timedelta(hours=1))
     language: str = "de"
     """The `lang:` operator of every query; empty searches all languages."""
@@ -80,13 +80,6 @@ class TwitterSettings(LiveSourceSettings):
     api_secret_env: str = "TWITTER_API_SECRET"
     access_token_env: str = "TWITTER_ACCESS_TOKEN"
     access_token_secret_env: str = "TWITTER_ACCESS_TOKEN_SECRET"
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/")
 
 
 def mount_base_url(session: requests.Session, base_url: str, timeout: float) -> None:
