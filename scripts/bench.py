@@ -1,7 +1,9 @@
 """`make bench`: speed and memory of the default classifiers on this machine.
 
 Timing texts are GermEval 2017 test posts when `../shared/data` is present (used only as
-realistic German input, never for tuning), else the bundled demo feed.
+realistic German input, never for tuning), else the bundled demo feed. For scale, the same
+run times a bert-base-sized classifier (the size of german-sentiment-bert; random weights,
+since speed does not depend on them) on the same texts, tokenised to the same lengths.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 import torch
 from rich.console import Console
 from rich.table import Table
+from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
+from classifiers.e5.cache import build_encoder
 from classifiers.troll import HistorySignals
 from connectors.replay import demo_feed_dir
 from monitor.matching import Matcher
@@ -28,6 +32,7 @@ from monitor.settings import default_settings
 ROOT = Path(__file__).resolve().parents[1]
 TIMING_DATA = ROOT.parent / "shared" / "data" / "sentiment" / "eval" / "germeval2017_test.tsv"
 POSTS = 2000
+BERT_POSTS = 256
 THREADS = 2
 
 
@@ -47,6 +52,26 @@ def posts_per_second(work: Callable[[Sequence[str]], object], texts: Sequence[st
     start = time.perf_counter()
     work(texts)
     return len(texts) / (time.perf_counter() - start)
+
+
+def bert_base_posts_per_second(texts: Sequence[str], quantised: bool) -> float:
+    """A bert-base sequence classifier, batch 32, length-sorted, at most 64 tokens."""
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(build_encoder(progress=False))
+    config = BertConfig(vocab_size=31_102, num_labels=3)  # gbert/german-sentiment-bert size
+    model = BertForSequenceClassification(config).eval()
+    if quantised:
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    ids = tokenizer(list(texts), truncation=True, max_length=64)["input_ids"]
+    ids = [[token % config.vocab_size for token in row] for row in ids]
+
+    @torch.inference_mode()
+    def run(batch_texts: Sequence[str]) -> None:
+        rows = sorted(ids[: len(batch_texts)], key=len)
+        for start in range(0, len(rows), 32):
+            batch = tokenizer.pad({"input_ids": rows[start : start + 32]}, return_tensors="pt")
+            model(**batch)
+
+    return posts_per_second(run, texts)
 
 
 def classify_peak_rss_mb(texts: Sequence[str]) -> float:
@@ -80,9 +105,15 @@ def main() -> None:
         "classify_posts_per_s": posts_per_second(full, texts),
         "classify_peak_rss_mb": classify_peak_rss_mb(texts),
     }
+    bert_texts = texts[:BERT_POSTS]
+    figures["bert_base_fp32_posts_per_s"] = bert_base_posts_per_second(bert_texts, False)
+    figures["bert_base_int8_posts_per_s"] = bert_base_posts_per_second(bert_texts, True)
+    for variant in ("fp32", "int8"):
+        bert = figures[f"bert_base_{variant}_posts_per_s"]
+        figures[f"speedup_vs_bert_base_{variant}"] = figures["classify_posts_per_s"] / bert
     table = Table("measure", "value", title=f"{len(texts)} German posts, {THREADS} threads")
     for name, value in figures.items():
-        table.add_row(name, f"{value:,.0f}")
+        table.add_row(name, f"{value:,.1f}")
     Console().print(table)
     print(json.dumps({k: round(v, 1) for k, v in figures.items()}))
 
