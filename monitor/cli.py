@@ -30,7 +30,7 @@ from monitor.scheduler import run_scheduler
 from monitor.scoring import Scorer
 from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, Settings, example_config_text
 from monitor.settings import load_settings as _load_settings
-from monitor.sources import plan_sources
+from monitor.sources import SourcePlan, plan_sources
 from monitor.storage.database import Database, StorageError
 
 app = typer.Typer(
@@ -84,6 +84,15 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
+def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
+    """What `run` and `poll` share: logging, settings, database, sources and models."""
+    setup_logging(verbose)
+    with user_errors():
+        settings = _load_settings(config)
+        plan = plan_sources(settings, os.environ)
+        return Pipeline.from_settings(settings, open_database(settings)), plan
+
+
 @app.command()
 def init(
     config: Annotated[
@@ -104,12 +113,8 @@ def init(
 @app.command()
 def run(config: ConfigOption = None, verbose: bool = False) -> None:
     """Poll every enabled source on its schedule until Ctrl-C."""
-    setup_logging(verbose)
-    with user_errors():
-        settings = _load_settings(config)
-        db = open_database(settings)
-        plan = plan_sources(settings, os.environ)
-        pipeline = Pipeline.from_settings(settings, db)
+    pipeline, plan = start_sources(config, verbose)
+    db = pipeline.db
     if not plan.connectors:
         err.print("[bold red]error:[/] no source can run; enable one in the config.")
         raise typer.Exit(2)
@@ -132,12 +137,7 @@ def poll(
     if not once:
         run(config, verbose)
         return
-    setup_logging(verbose)
-    with user_errors():
-        settings = _load_settings(config)
-        db = open_database(settings)
-        plan = plan_sources(settings, os.environ)
-        pipeline = Pipeline.from_settings(settings, db)
+    pipeline, plan = start_sources(config, verbose)
     table = Table("source", "fetched", "new", "flagged", "problems")
     failed = False
     for name, problem in plan.unavailable.items():
@@ -155,7 +155,7 @@ def poll(
             "; ".join(problems),
         )
     out.print(table)
-    db.dispose()
+    pipeline.db.dispose()
     if failed:
         raise typer.Exit(1)
 
