@@ -1,0 +1,1 @@
+"""Reproducible training of the bundled models (needs the shared data sets, not the product)."""
