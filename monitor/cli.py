@@ -74,7 +74,7 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False)],
     )
-    for noisy in ("apscheduler", "urllib3", "prawcore", "httpx"):
+    for noisy in ("apscheduler", "urllib3", "prawcore", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -210,17 +210,20 @@ def queue_list(
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
         return
-    table = Table("id", "prio", "status", "brand", "sentiment", "troll", "text", "due")
+    table = Table(box=None, pad_edge=False)
+    for column, width in (("id", 4), ("prio", 4), ("brand", 13), ("due", 11)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("why", no_wrap=True, overflow="ellipsis", max_width=20)
+    # Bounded, or rich drops whole columns to fit a long unwrapped text.
+    table.add_column("text", no_wrap=True, overflow="ellipsis", max_width=max(16, out.width - 62))
     for item in items:
         table.add_row(
             str(item["id"]),
             str(item["priority"]),
-            str(item["status"]),
             str(item["brand"]),
-            str(item["sentiment"]),
-            f"{item['troll_score']:.2f}" if item["troll_score"] is not None else "-",
-            str(item["text"] or "(gelöscht)")[:80],
-            str(item["due_at"])[:16],
+            str(item["due_at"])[5:16].replace("T", " "),
+            "; ".join(item["reasons"]),  # type: ignore[arg-type]
+            escape(str(item["text"] or "(gelöscht)")),
         )
     out.print(table)
 
