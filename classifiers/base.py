@@ -6,9 +6,12 @@ Classifiers know nothing of storage or the web. Every prediction carries the
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +23,25 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Every bundled model directory describes itself in this file; its "format" says which
+# classifier reads it.
+CONFIG_FILE = "config.json"
+
+
 class ModelLoadError(Exception):
     """A model spec cannot be loaded; the message names the spec and the reason."""
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """The directory's config.json as a dict; `ModelLoadError` if missing or not JSON."""
+    path = directory / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{directory}: cannot read {CONFIG_FILE} ({exc})") from exc
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{directory}: {CONFIG_FILE} is not a JSON object")
+    return config
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,11 @@ from safetensors.torch import load_file, save_file
 from sklearn.feature_extraction.text import HashingVectorizer
 from torch import nn
 
-from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier
+from classifiers.base import CONFIG_FILE, TASK_LABELS, ModelLoadError, TextClassifier, read_config
 from classifiers.textnorm import normalise
 
 FORMAT = "rufwacht-ngram"
 WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 CARD_FILE = "MODEL_CARD.md"
 # Words, and single punctuation marks or emoji, which carry sentiment on their own.
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
@@ -191,15 +190,3 @@ class NgramClassifier(TextClassifier):
             **config,
         }
         (directory / CONFIG_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n")
-
-
-def read_config(directory: Path) -> dict[str, Any]:
-    """The directory's config.json as a dict; `ModelLoadError` if missing or not JSON."""
-    path = directory / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{directory}: cannot read {CONFIG_FILE} ({exc})") from exc
-    if not isinstance(config, dict):
-        raise ModelLoadError(f"{directory}: {CONFIG_FILE} is not a JSON object")
-    return config

