@@ -4,14 +4,17 @@ report, computed by one function so the two can never disagree."""
 from __future__ import annotations
 
 import csv
+import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score, precision_recall_fscore_support, precision_score, recall_score
 
 from classifiers.base import TASK_LABELS, TextClassifier
+from classifiers.troll import AuthorSignals, HistorySignals, TrollScorer
 
 # Corpus label spellings that mean a canonical label (GermEval 2021 says "toxic").
 LABEL_ALIASES = {"offensive": {"toxic": "offensive"}, "sentiment": {}}
@@ -93,6 +96,68 @@ def evaluate(
             for i, label in enumerate(order)
         },
         "posts_per_s": _round(len(texts) / seconds) if seconds > 0 else None,
+    }
+
+
+@dataclass(frozen=True)
+class TrollCase:
+    """A post with its author's signals and what a human decided about it."""
+
+    text: str
+    author: AuthorSignals
+    history: HistorySignals
+    troll: bool
+    threat: bool
+
+
+def read_troll_cases(path: Path | str) -> list[TrollCase]:
+    """Labelled troll cases, one JSON object per line: `text`, `author` (`account_age_days`,
+    `followers`, `posts_last_24h`), `history` (HistorySignals fields), `label` (`troll` or
+    `not_troll`) and `threat` (bool); a bad line raises naming its number."""
+    cases = []
+    for line_no, line in enumerate(Path(path).read_text("utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                cases.append(_troll_case(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{line_no}: not a troll case: {exc!r}") from exc
+    if not cases:
+        raise ValueError(f"{path}: no troll cases")
+    return cases
+
+
+def _troll_case(record: dict[str, Any]) -> TrollCase:
+    if record["label"] not in ("troll", "not_troll") or not isinstance(record["threat"], bool):
+        raise ValueError("label must be troll or not_troll, threat true or false")
+    return TrollCase(
+        text=str(record["text"]),
+        author=AuthorSignals(*(record["author"].get(f.name) for f in fields(AuthorSignals))),
+        history=HistorySignals(**record["history"]),
+        troll=record["label"] == "troll",
+        threat=record["threat"],
+    )
+
+
+def evaluate_trolls(scorer: TrollScorer, cases: Sequence[TrollCase]) -> dict[str, Any]:
+    """Precision and recall of the troll flag and of the threat signal on labelled cases."""
+    began = time.perf_counter()
+    results = scorer.score(
+        [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
+    )
+    seconds = time.perf_counter() - began
+    truths = {"troll": [c.troll for c in cases], "threat": [c.threat for c in cases]}
+    said = {"troll": [r.is_troll for r in results], "threat": [r.threat for r in results]}
+    return {
+        "n": len(cases),
+        **{
+            signal: {
+                "support": sum(truths[signal]),
+                "precision": _round(precision_score(truths[signal], said[signal], zero_division=0)),
+                "recall": _round(recall_score(truths[signal], said[signal], zero_division=0)),
+            }
+            for signal in truths
+        },
+        "posts_per_s": _round(len(cases) / seconds) if seconds > 0 else None,
     }
 
 

@@ -18,8 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
-from classifiers.evaluation import evaluate, read_labelled_tsv
+from classifiers.evaluation import evaluate, evaluate_trolls, read_labelled_tsv, read_troll_cases
 from classifiers.registry import list_models, load_classifier
+from classifiers.troll import TrollScorer
 from connectors.base import SourceError
 from monitor.classify import classify_lines
 from monitor.demo import run_demo
@@ -173,23 +174,39 @@ def classify(config: ConfigOption = None) -> None:
 
 @app.command(name="eval")
 def evaluate_command(
-    task: Annotated[str, typer.Option(help="sentiment or offensive")],
-    data: Annotated[Path, typer.Option(help="Labelled TSV file (text, label columns).")],
+    task: Annotated[str, typer.Option(help="sentiment, offensive or troll")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="Labelled TSV file (text, label columns); for troll a JSONL file of cases "
+            "(text, author, history, label troll/not_troll, threat), e.g. "
+            "tests/data/troll_cases.jsonl."
+        ),
+    ],
     model: Annotated[
-        str | None, typer.Option(help="Model spec (default: the one the config chooses).")
+        str | None,
+        typer.Option(
+            help="Model spec (default: the one the config chooses; for troll, the offensive "
+            "model the troll score builds on)."
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Measure a classifier on a labelled TSV file and print the figures as JSON."""
+    """Measure a classifier on labelled data and print the figures as JSON."""
     with user_errors():
-        if task not in TASK_LABELS:
-            raise ValueError(f"--task must be one of {', '.join(TASK_LABELS)}, not {task!r}")
+        if task not in (*TASK_LABELS, "troll"):
+            raise ValueError(f"--task must be one of {', '.join(TASK_LABELS)}, troll, not {task!r}")
         settings = _load_settings(config)
-        spec = model or getattr(settings.classifiers, task)
-        classifier = load_classifier(spec, task)
-        texts, labels = read_labelled_tsv(data, task)
-        figures = evaluate(classifier, texts, labels)
-    result = {"task": task, "data": str(data), "model_version": classifier.model_version, **figures}
+        if task == "troll":
+            offensive = load_classifier(model or settings.classifiers.offensive, "offensive")
+            scorer = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
+            figures = evaluate_trolls(scorer, read_troll_cases(data))
+            version = scorer.model_version
+        else:
+            classifier = load_classifier(model or getattr(settings.classifiers, task), task)
+            figures = evaluate(classifier, *read_labelled_tsv(data, task))
+            version = classifier.model_version
+    result = {"task": task, "data": str(data), "model_version": version, **figures}
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 

@@ -88,6 +88,42 @@ def test_eval_prints_the_figures_as_json(tmp_path: Path, config_file: Path) -> N
     assert set(figures["per_class"]) == {"negative", "neutral", "positive"}
 
 
+def test_eval_troll_reports_troll_and_threat_precision_and_recall(
+    tmp_path: Path, config_file: Path
+) -> None:
+    regular = {"account_age_days": 2000, "followers": 300, "posts_last_24h": 3}
+    calm = {"recent_brand_posts": 1, "negative_or_offensive_share": 0.0, "near_duplicates": 0}
+    cases = [
+        ("Wann fährt morgen der erste Zug nach Köln?", "not_troll", False, regular, calm),
+        (
+            "Wenn ihr mir nicht bis Freitag 500 Euro überweist, poste ich überall, wie mies ihr seid.",
+            "troll",
+            True,
+            {"account_age_days": 3, "followers": 2, "posts_last_24h": 60},
+            {"recent_brand_posts": 30, "negative_or_offensive_share": 1.0, "near_duplicates": 25},
+        ),
+    ]
+    data = tmp_path / "cases.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"text": t, "label": lab, "threat": th, "author": a, "history": h}) + "\n"
+            for t, lab, th, a, h in cases
+        ),
+        "utf-8",
+    )
+    args = ["eval", "--task", "troll", "--data", str(data), "--config", str(config_file)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["n"] == 2 and figures["model_version"].startswith("troll-rules")
+    assert figures["troll"] == {"support": 1, "precision": 1.0, "recall": 1.0}
+    assert figures["threat"] == {"support": 1, "precision": 1.0, "recall": 1.0}
+    data.write_text(json.dumps({"text": "kein Fall"}) + "\n", "utf-8")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "cases.jsonl:1: not a troll case" in result.output
+
+
 def test_eval_names_an_unknown_model(tmp_path: Path, config_file: Path) -> None:
     data = tmp_path / "tiny.tsv"
     data.write_text("text\tlabel\nok\tneutral\n", "utf-8")

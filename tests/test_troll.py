@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.evaluation import evaluate_trolls, read_troll_cases
 from classifiers.registry import load_classifier
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, TrollScorer
 from connectors.replay import demo_feed_dir
@@ -206,36 +207,22 @@ def test_bad_input_is_refused_with_a_clear_error(scorer: TrollScorer) -> None:
 
 
 def test_labelled_set_precision_recall_and_threats(scorer: TrollScorer) -> None:
-    cases = [json.loads(line) for line in CASES.read_text("utf-8").splitlines()]
+    cases = read_troll_cases(CASES)
     assert len(cases) >= 100
+    figures = evaluate_trolls(scorer, cases)
+    troll, threat = figures["troll"], figures["threat"]
+    print(f"\n{CASES.name}: {figures}")
+    assert troll["precision"] >= MIN_PRECISION and troll["recall"] >= MIN_RECALL
+    assert threat["precision"] >= MIN_THREAT_PRECISION
+    assert threat["recall"] >= MIN_THREAT_RECALL
     results = scorer.score(
-        [c["text"] for c in cases],
-        [author_of(c["author"]) for c in cases],
-        [HistorySignals(**c["history"]) for c in cases],
-    )
-    troll = [(c["label"] == "troll", r.is_troll) for c, r in zip(cases, results, strict=True)]
-    threat = [(c["threat"], r.threat) for c, r in zip(cases, results, strict=True)]
-    precision, recall = precision_recall(troll)
-    threat_precision, threat_recall = precision_recall(threat)
-    print(
-        f"\ntroll_cases.jsonl: n={len(cases)}, trolls={sum(t for t, _ in troll)}, "
-        f"threats={sum(t for t, _ in threat)}: troll precision {precision:.3f}, "
-        f"recall {recall:.3f}; threat precision {threat_precision:.3f}, recall {threat_recall:.3f}"
+        [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
     )
     assert all(0.0 <= r.score <= 1.0 for r in results)
-    assert precision >= MIN_PRECISION and recall >= MIN_RECALL
-    assert threat_precision >= MIN_THREAT_PRECISION and threat_recall >= MIN_THREAT_RECALL
     for case, result in zip(cases, results, strict=True):
         if result.is_troll or result.threat:
-            assert result.reasons, case["text"]
+            assert result.reasons, case.text
         assert all(GERMAN_REASONS.fullmatch(reason) for reason in result.reasons), result.reasons
-
-
-def precision_recall(pairs: list[tuple[bool, bool]]) -> tuple[float, float]:
-    hits = sum(1 for truth, predicted in pairs if truth and predicted)
-    predicted = sum(1 for _, p in pairs if p)
-    actual = sum(1 for t, _ in pairs if t)
-    return hits / predicted if predicted else 0.0, hits / actual if actual else 0.0
 
 
 def test_demo_feed_threats_and_trolls_are_recognised_without_history(scorer: TrollScorer) -> None:

@@ -32,9 +32,9 @@ from classifiers.ngram import CARD_FILE, Featuriser
 from classifiers.registry import BUNDLED_DIR, load_classifier
 from classifiers.training import speed
 from classifiers.training.train_e5 import (
-    EVAL_FILES,
     PUBLISHED,
     TaskData,
+    eval_paths,
     load_data,
     per_class_table,
 )
@@ -181,8 +181,8 @@ def bundle(task: str, tuned: dict[str, Any], out_dir: Path, data_dir: Path) -> d
     write_config(out_dir, config)
     classifier = load_classifier(str(out_dir), task)
     config["eval"] = {
-        name: evaluate(classifier, *read_labelled_tsv(data_dir / task / "eval" / name, task))
-        for name in EVAL_FILES[task]
+        path.name: evaluate(classifier, *read_labelled_tsv(path, task))
+        for path in eval_paths(data_dir, task)
     }
     write_config(out_dir, config)
     return config
@@ -243,7 +243,8 @@ def model_card(config: dict[str, Any]) -> str:
             "## Evaluation (held-out eval files, measured once on the saved bundle)",
             "",
             "Output of `classifiers.evaluation.evaluate` (what `rufwacht eval` prints), the "
-            "model loaded as the product loads it; posts/s is this task alone.",
+            "model loaded as the product loads it; posts/s is this task alone. For sentiment "
+            "also our own held-out check set (see the e5 card).",
             "",
             *(
                 line
