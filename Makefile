@@ -30,8 +30,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Retrains every bundled model from ../shared/data: n-gram (~10 min), e5 (~45 min on 2 cores),
+# then re-tunes the ensembles for the new members.
 train: install
 	$(BIN)/python -m classifiers.training.train_ngram --task all
+	$(BIN)/python -m classifiers.training.train_e5 --epochs 2 --threads 2
+	$(BIN)/python -m classifiers.training.tune_ensemble
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache rufwacht.db

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+from classifiers.spam import spam_reasons
 from classifiers.troll import HistorySignals
 from connectors.base import Post, describe
 from connectors.replay import post_from_record
@@ -63,7 +64,8 @@ def _result(
 ) -> dict[str, Any]:
     match = matcher.match(post.text)
     followers = post.author.followers if post.author else None
-    verdict = decide(match, scores.sentiment, scores.troll, followers, flagging)
+    spam = spam_reasons(post.text, author_signals(post.author))
+    verdict = decide(match, scores.sentiment, scores.troll, spam, followers, flagging)
     return {
         **record,
         "sentiment": {
@@ -78,6 +80,7 @@ def _result(
             "reasons": scores.troll.reasons,
             "model_version": scores.troll.model_version,
         },
+        "spam": {"is_spam": bool(spam), "reasons": spam},
         "matches": {"brands": match.brands, "keywords": match.keywords},
         "flagged": verdict.flagged,
         "priority": verdict.priority,

@@ -32,14 +32,17 @@ def decide(
     match: MatchResult,
     sentiment: Prediction,
     troll: TrollResult,
+    spam: list[str],
     followers: int | None,
     settings: FlaggingSettings,
 ) -> Verdict:
+    """`spam`: `classifiers.spam.spam_reasons` of the post; spam is queued only if it threatens."""
     negative = sentiment.scores.get("negative", 0.0)
     is_negative = negative >= settings.negative_threshold
     is_troll = troll.score >= settings.troll_threshold
     reasons = _reasons(match, negative, is_negative, troll, is_troll, followers)
-    flagged = bool(match.brands) and (is_negative or is_troll or troll.threat)
+    needs_team = (is_negative or is_troll) and not spam
+    flagged = bool(match.brands) and (needs_team or troll.threat)
     brand = match.brands[0] if match.brands else None
     return Verdict(flagged, brand, _priority(match, negative, troll, followers), reasons)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from classifiers.base import Prediction
+from classifiers.spam import spam_reasons
 from classifiers.troll import TrollResult
 from connectors.base import Connector, Page, SourceError
 from monitor.flagging import decide
@@ -113,10 +114,12 @@ class Pipeline:
         authors = [author_signals(post.author) for post in posts]
         trolls = self.scorer.troll(texts, authors, histories, judgements)
         flagged = 0
-        for post, match, judgement, troll in zip(posts, matches, judgements, trolls, strict=True):
+        rows = zip(posts, texts, authors, matches, judgements, trolls, strict=True)
+        for post, text, author, match, judgement, troll in rows:
             session.add(_troll_row(post, troll))
             followers = post.author.followers if post.author else None
-            verdict = decide(match, judgement.sentiment, troll, followers, self.flagging)
+            spam = spam_reasons(text, author)
+            verdict = decide(match, judgement.sentiment, troll, spam, followers, self.flagging)
             if verdict.flagged:
                 enqueue(session, post, verdict, self.flagging.sla_hours)
                 flagged += 1

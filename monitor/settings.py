@@ -56,13 +56,13 @@ class KeywordSettings(_Section):
 class ClassifierSettings(_Section):
     """Which model serves each task: a bundled name, a local directory or a hub id."""
 
-    sentiment: str = "ngram-sentiment"
-    offensive: str = "ngram-offensive"
+    sentiment: str = "e5-sentiment"
+    offensive: str = "e5-offensive"
     batch_size: int = Field(default=64, ge=1, le=4096)
 
 
 class FlaggingSettings(_Section):
-    negative_threshold: float = Field(default=0.5, ge=0, le=1)
+    negative_threshold: float = Field(default=0.4, ge=0, le=1)
     troll_threshold: float = Field(default=0.6, ge=0, le=1)
     sla_hours: float = Field(default=24, gt=0)
 

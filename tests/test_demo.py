@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from connectors.replay import demo_feed_dir
@@ -62,11 +61,6 @@ def test_demo_reset_empties_the_database_first(config_file: Path) -> None:
     assert f"{count} posts read, {count} new" in run_demo(config_file, "--reset")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bundled n-gram sentiment model misses sarcastic and plainly worded complaints "
-    "(54 of 93 reach P(negative) >= 0.5); issue 3's stronger model must close this",
-)
 def test_demo_queues_every_complaint(config_file: Path) -> None:
     run_demo(config_file)
     missed = of_kind(demo_kinds(), "complaint") - queued_ids(config_file)

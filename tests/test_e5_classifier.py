@@ -23,8 +23,6 @@ SENTIMENT = {
     "Vielen Dank für die schnelle Hilfe, ihr seid super! 😍": "positive",
     "Toller Service, freundliches Personal, gerne wieder!": "positive",
 }
-IRONY = "Großartig, Paket zum dritten Mal nicht zugestellt 👏"
-NOT_NEGATIVE = ["Das neue Menü ist gar nicht schlecht."]
 OFFENSIVE = {
     "Halt die Fresse, du dummes Arschloch.": "offensive",
     "Sehr geehrte Damen und Herren, leider ist meine Lieferung beschädigt angekommen. "
@@ -46,20 +44,11 @@ def offensive() -> E5Classifier:
     return classifier
 
 
-def test_clear_complaints_praise_and_irony_are_judged_as_a_reader_would(
+def test_clear_complaints_and_praise_are_judged_as_a_reader_would(
     sentiment: E5Classifier,
 ) -> None:
     predictions = sentiment.predict(list(SENTIMENT))
     assert {text: p.label for text, p in zip(SENTIMENT, predictions, strict=True)} == SENTIMENT
-
-
-@pytest.mark.xfail(
-    strict=True, reason="e5-multitask-1.0 reads irony and 'nicht schlecht' literally"
-)
-def test_irony_is_a_complaint_and_not_bad_is_not(sentiment: E5Classifier) -> None:
-    irony, not_bad = sentiment.predict([IRONY, *NOT_NEGATIVE])
-    assert irony.label == "negative"
-    assert not_bad.scores["negative"] < 0.5
 
 
 def test_an_insult_is_offensive_and_a_polite_complaint_is_not(offensive: E5Classifier) -> None:
@@ -91,7 +80,7 @@ def test_probabilities_sum_to_one_and_name_the_model(
         probs = classifier.predict_proba(texts)
         assert probs.shape == (3, len(classifier.labels))
         assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-        assert {p.model_version for p in classifier.predict(texts)} == {"e5-multitask-1.0"}
+        assert {p.model_version for p in classifier.predict(texts)} == {"e5-multitask-1.1"}
     assert sentiment.predict_proba([]).shape == (0, 3)
 
 
@@ -99,9 +88,13 @@ def test_list_models_shows_both_heads_with_their_eval_figures() -> None:
     infos = {info.name: info for info in list_models()}
     assert infos["e5-sentiment"].task == "sentiment"
     assert infos["e5-offensive"].task == "offensive"
-    assert set(infos["e5-sentiment"].eval) == {"germeval2017_test.tsv", "germeval2017_test_dia.tsv"}
+    assert set(infos["e5-sentiment"].eval) == {
+        "germeval2017_test.tsv",
+        "germeval2017_test_dia.tsv",
+        "sentiment_contrast_check.tsv",
+    }
     assert set(infos["e5-offensive"].eval) == {"germeval2018_test.tsv", "germeval2021_test.tsv"}
-    assert infos["e5-offensive"].model_version == "e5-multitask-1.0"
+    assert infos["e5-offensive"].model_version == "e5-multitask-1.1"
 
 
 def test_a_head_of_the_other_task_is_refused() -> None:

@@ -44,7 +44,7 @@ def test_sure_posts_keep_the_fast_verdict_and_the_rest_ask_the_strong_model(
 
 
 def test_predictions_name_the_ensemble_version(ensemble: EnsembleClassifier) -> None:
-    assert {p.model_version for p in ensemble.predict(POSTS)} == {"ensemble-sentiment-1.0"}
+    assert {p.model_version for p in ensemble.predict(POSTS)} == {"ensemble-sentiment-1.1"}
 
 
 def test_a_member_of_another_version_is_refused(tmp_path: Path) -> None:
@@ -73,4 +73,5 @@ def test_models_list_shows_the_ensembles_with_eval_figures() -> None:
     assert set(infos["ensemble-sentiment"].eval) == {
         "germeval2017_test.tsv",
         "germeval2017_test_dia.tsv",
+        "sentiment_contrast_check.tsv",
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from classifiers.base import OFFENSIVE_LABELS, TextClassifier
 from classifiers.evaluation import evaluate, read_labelled_tsv
-from classifiers.registry import BUNDLED_DIR, load_classifier
+from classifiers.registry import list_models, load_classifier
 from tests.conftest import SHARED_DATA
 
 
@@ -98,24 +97,24 @@ def test_labels_of_another_task_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "task", "eval_file"),
+    ("name", "eval_file"),
     [
-        ("ngram-sentiment", "sentiment", "germeval2017_test.tsv"),
-        ("ngram-offensive", "offensive", "germeval2018_test.tsv"),
+        ("ngram-sentiment", "germeval2017_test.tsv"),
+        ("ngram-offensive", "germeval2018_test.tsv"),
+        ("e5-sentiment", "germeval2017_test_dia.tsv"),
+        ("ensemble-offensive", "germeval2021_test.tsv"),
     ],
 )
-def test_model_card_figures_are_what_evaluate_measures(
-    name: str, task: str, eval_file: str
-) -> None:
-    path = SHARED_DATA / task / "eval" / eval_file
+def test_model_card_figures_are_what_evaluate_measures(name: str, eval_file: str) -> None:
+    info = {info.name: info for info in list_models()}[name]
+    path = SHARED_DATA / info.task / "eval" / eval_file
     if not path.exists():
         pytest.skip(f"{path} not available")
-    card = json.loads((BUNDLED_DIR / name / "config.json").read_text())["eval"][eval_file]
-    texts, labels = read_labelled_tsv(path, task)
-    measured = evaluate(load_classifier(name, task), texts, labels)
+    card = dict(info.eval[eval_file])
+    measured = evaluate(load_classifier(name, info.task), *read_labelled_tsv(path, info.task))
     for figures in (card, measured):
         figures.pop("posts_per_s")
     assert measured == card
-    assert (BUNDLED_DIR / name / "MODEL_CARD.md").read_text().count(
+    assert (info.path / "MODEL_CARD.md").read_text().count(
         f"micro-F1 {card['micro_f1']}, macro-F1 {card['macro_f1']}"
     ) == 1

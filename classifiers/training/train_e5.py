@@ -50,7 +50,15 @@ from classifiers.e5.classifier import (
 from classifiers.e5.pooling import mean_pool
 from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.training import speed
-from classifiers.training.train_ngram import Corpus, eval_keys, key, read_split, without
+from classifiers.training.train_ngram import (
+    FLAG_LABEL,
+    Corpus,
+    eval_keys,
+    flag_figures,
+    key,
+    read_split,
+    without,
+)
 
 SEED = 20170
 NAME = "e5-multitask"
@@ -418,6 +426,8 @@ def finish(
     )
     config["quantisation_choice"] = choose_quantisation(out_dir, tasks, config)
     config["quantisation"] = config["quantisation_choice"]["chosen"]
+    for task, table in flag_thresholds(out_dir, tasks, config["quantisation"]).items():
+        config["tasks"][task]["flag_thresholds"] = table
     write_config(out_dir, config)
     for task in tasks:
         config["tasks"][task]["eval"] = evaluate_task(out_dir, data_dir, task)
@@ -513,6 +523,18 @@ def choose_quantisation(out_dir: Path, tasks: dict[str, TaskData], config: dict)
     ]
     chosen = acceptable[0] if acceptable else "fp32"
     return {"chosen": chosen, "tolerance": 0.005, "figures": results}
+
+
+def flag_thresholds(out_dir: Path, tasks: dict[str, TaskData], quantisation: str) -> dict:
+    """Per task: precision and recall on the tuning rows of flagging by P(label) ≥ threshold,
+    so operators can set `[flagging]` knowing what each threshold catches."""
+    model = MultiTaskModel.load(out_dir, quantisation=quantisation)
+    return {
+        task: flag_figures(
+            task, np.log(model.probabilities(data.tune.texts, task)), data.tune.labels
+        )
+        for task, data in tasks.items()
+    }
 
 
 def eval_paths(data_dir: Path, task: str) -> list[Path]:
@@ -615,7 +637,7 @@ def model_card(config: dict[str, Any]) -> str:
             f"| {name} | {task} | {c['rows_in_file']} | {c['dropped_as_in_eval']} | "
             f"{c['rows_trained']} | {SOURCES[name]} |"
             for task, files in TRAIN_FILES.items()
-            for name in files
+            for name in (*files, *OWN_FILES.get(task, {}))
             for c in [config["training"][name]]
         ),
         "",
@@ -715,6 +737,19 @@ def model_card(config: dict[str, Any]) -> str:
             f"| {mode} | {task} | {_dev_line(result)} |"
             for mode, per_task in choice["figures"].items()
             for task, result in per_task.items()
+        ),
+        "",
+        "## Flagging thresholds (tuning rows)",
+        "",
+        "The product flags by thresholds on P(negative) and the troll score (which builds on "
+        "P(offensive)), not by the label. Precision and recall of P(label) ≥ threshold:",
+        "",
+        "| task | threshold | precision | recall |",
+        "|---|---|---|---|",
+        *(
+            f"| {task} ({FLAG_LABEL[task]}) | {f['threshold']} | {f['precision']} | {f['recall']} |"
+            for task, spec in config["tasks"].items()
+            for f in spec.get("flag_thresholds", [])
         ),
         "",
         "## Evaluation (held-out eval files, measured once on the saved bundle)",

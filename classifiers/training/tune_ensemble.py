@@ -48,7 +48,7 @@ from classifiers.training.train_ngram import (
 )
 
 DEFAULT_DATA_DIR = speed.DEFAULT_DATA_DIR
-VERSION = "1.0"
+VERSION = "1.1"
 MEMBERS = {
     "sentiment": {"fast": "ngram-sentiment", "strong": "e5-sentiment"},
     "offensive": {"fast": "ngram-offensive", "strong": "e5-offensive"},
