@@ -58,7 +58,7 @@ class ClassifierSettings(_Section):
 
     sentiment: str = "e5-sentiment"
     offensive: str = "e5-offensive"
-    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_size: int = Field(default=256, ge=1, le=4096)
 
 
 class FlaggingSettings(_Section):
