@@ -83,6 +83,19 @@ def speed(
     }
 
 
+def table(measured: dict[str, dict[str, Any]]) -> list[str]:
+    """Model-card lines: one row per thread count measured."""
+    return [
+        "| torch threads | posts/s (both tasks) | peak RSS MB | load average |",
+        "|---|---|---|---|",
+        *(
+            f"| {s['threads']} | {s['posts_per_s']} | {s['peak_rss_mb']} | "
+            f"{s['load_average_1min']} |"
+            for s in measured.values()
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sentiment", help="sentiment model spec (bundled name or directory)")

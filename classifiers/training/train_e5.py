@@ -59,6 +59,9 @@ from classifiers.training.train_ngram import (
     read_split,
     without,
 )
+from classifiers.training.train_ngram import (
+    SOURCES as NGRAM_SOURCES,
+)
 
 SEED = 20170
 NAME = "e5-multitask"
@@ -554,25 +557,10 @@ def evaluate_task(out_dir: Path, data_dir: Path, task: str) -> dict[str, Any]:
 
 
 SOURCES = {
+    **NGRAM_SOURCES,
     "sentiment_contrast.tsv": "Rufwacht contrast set: German posts written by the Rufwacht team "
     "(irony, negation, contrast, resolved problems, plain factual complaints, questions); "
     "trained twice per epoch; project licence",
-    "germeval2017_train_twitter.tsv": "GermEval 2017 (Deutsche Bahn feedback), Twitter part of "
-    "the official train set; Wojatzki et al. 2017, published for research, no licence stated",
-    "germeval2017_dev.tsv": "GermEval 2017 official dev (Twitter, Facebook, forums, news); "
-    "Wojatzki et al. 2017, published for research, no licence stated",
-    "sb10k.tsv": "SB-10k German tweets (the 7095 of 9939 still retrievable); Cieliebak et al. "
-    "2017, public tweets published for research, no licence stated",
-    "dai_tweets_agree2.tsv": "DAI-Labor German tweets, rows where 2 of 3 annotators agreed; "
-    "Narr et al. 2012, public tweets published for research, no licence stated",
-    "germeval2018_train.tsv": "GermEval 2018 offensive language, official train; CC BY 4.0 "
-    "(Wiegand, Siegel & Ruppenhofer 2018)",
-    "germeval2019_train.tsv": "GermEval 2019 task 2, official train; Struß et al. 2019, "
-    "published for research, no licence stated",
-    "germeval2021_train.tsv": "GermEval 2021 toxic comments (Facebook), train part of the "
-    "official train set; Risch et al. 2021, published for research, no licence stated",
-    "germeval2021_dev.tsv": "GermEval 2021, dev part of the official train set; Risch et al. "
-    "2021, published for research, no licence stated",
 }
 PUBLISHED = [
     "GermEval 2017: `oliverguhr/german-sentiment-bert` reports 0.7536 micro-F1 and 0.5139 "
@@ -788,13 +776,7 @@ def model_card(config: dict[str, Any]) -> str:
         "that process. The machine has 2 cores shared with other work: the 1-minute load "
         "average at the end of each run is given (above ~1 means another process competed).",
         "",
-        "| torch threads | posts/s (both tasks) | peak RSS MB | load average |",
-        "|---|---|---|---|",
-        *(
-            f"| {s['threads']} | {s['posts_per_s']} | {s['peak_rss_mb']} | "
-            f"{s['load_average_1min']} |"
-            for s in config["speed"].values()
-        ),
+        *speed.table(config["speed"]),
         "",
         "## Intended use and limitations",
         "",

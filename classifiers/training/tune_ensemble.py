@@ -271,13 +271,7 @@ def model_card(config: dict[str, Any]) -> str:
             "process; the 1-minute load average at the end (above ~1: another process "
             "competed for the 2 cores).",
             "",
-            "| torch threads | posts/s (both tasks) | peak RSS MB | load average |",
-            "|---|---|---|---|",
-            *(
-                f"| {s['threads']} | {s['posts_per_s']} | {s['peak_rss_mb']} | "
-                f"{s['load_average_1min']} |"
-                for s in config["speed"].values()
-            ),
+            *speed.table(config["speed"]),
             "",
             "## Intended use and limitations",
             "",
