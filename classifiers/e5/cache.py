@@ -15,10 +15,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 from transformers import BertModel, PreTrainedTokenizerFast
+from transformers.utils import logging as hf_logging
 
 from classifiers.e5.convert import build_model, build_tokenizer
 from classifiers.e5.weights import WeightFileError, read_weights
@@ -114,5 +117,20 @@ def load_encoder(
     """
     path = build_encoder(cache_dir, progress, weights)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
-    model = BertModel.from_pretrained(path, add_pooling_layer=False)
+    with _quiet_loading(progress):
+        model = BertModel.from_pretrained(path, add_pooling_layer=False)
     return tokenizer, model.eval()
+
+
+@contextmanager
+def _quiet_loading(progress: bool) -> Iterator[None]:
+    """Without `progress`, no transformers bar for reading a local file (the monitor's log
+    is for its users); the bar setting is global, so it is restored afterwards."""
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not progress:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

@@ -12,6 +12,7 @@ a text's second task costs only its head.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -118,7 +119,10 @@ class MultiTaskModel:
         """Adapter and heads from `directory` (a bundle or a training checkpoint)."""
         tokenizer, base = load_encoder(progress=False)
         try:
-            encoder = PeftModel.from_pretrained(base, directory / ADAPTER_DIR).merge_and_unload()
+            with warnings.catch_warnings():  # peft calls an API transformers deprecated
+                warnings.simplefilter("ignore", FutureWarning)
+                adapted = PeftModel.from_pretrained(base, directory / ADAPTER_DIR)
+            encoder = adapted.merge_and_unload()
             state = load_file(directory / HEADS_FILE)
         except (OSError, ValueError, SafetensorError) as exc:
             raise ModelLoadError(f"{directory}: broken adapter or heads: {exc}") from exc
