@@ -52,6 +52,7 @@ from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.training import speed
 from classifiers.training.train_ngram import (
     FLAG_LABEL,
+    INTENDED_USE,
     Corpus,
     eval_keys,
     flag_figures,
@@ -778,10 +779,7 @@ def model_card(config: dict[str, Any]) -> str:
         "",
         *speed.table(config["speed"]),
         "",
-        "## Intended use and limitations",
-        "",
-        "- For triaging German social-media posts for a human team, not for automated "
-        "decisions about people.",
+        *INTENDED_USE,
         "- Sentiment was learnt mostly from tweets (2012–2017) and Deutsche Bahn feedback; "
         "other brands' topics and newer slang score worse (compare the synchronic and the "
         "later diachronic GermEval 2017 figures). Positive posts are rare in the data.",

@@ -125,6 +125,14 @@ BINARY_OFFSETS = tuple((float(o),) for o in np.arange(-1.5, 1.51, 0.125))
 GERMEVAL_OFFENSIVE = ("germeval2018_train.tsv", "germeval2019_train.tsv", "germeval2021_train.tsv")
 TWEETS = ("sb10k.tsv", "dai_tweets_agree2.tsv")
 
+# The opening of every model card's last section.
+INTENDED_USE = (
+    "## Intended use and limitations",
+    "",
+    "- For triaging German social-media posts for a human team, not for automated decisions "
+    "about people.",
+)
+
 PLANS = {
     "sentiment": TaskPlan(
         task="sentiment",
@@ -628,10 +636,7 @@ def model_card(config: dict[str, Any]) -> str:
         "",
         *(f"- {line}" for line in PUBLISHED[task]),
         "",
-        "## Intended use and limitations",
-        "",
-        "- For triaging German social-media posts for a human team, not for automated "
-        "decisions about people.",
+        *INTENDED_USE,
         "- A bag of n-grams: it misses irony, negation across the sentence and context "
         "(quoted insults, replies); it judges words, so topics common in offensive training "
         "posts (migration, politics) can raise scores of harmless posts.",

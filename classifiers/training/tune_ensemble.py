@@ -41,6 +41,7 @@ from classifiers.training.train_e5 import (
 from classifiers.training.train_ngram import (
     CHAR_WORD,
     FLAG_LABEL,
+    INTENDED_USE,
     Candidate,
     CountCache,
     fit_candidate,
@@ -273,10 +274,7 @@ def model_card(config: dict[str, Any]) -> str:
             "",
             *speed.table(config["speed"]),
             "",
-            "## Intended use and limitations",
-            "",
-            "- For triaging German social-media posts for a human team, not for automated "
-            "decisions about people.",
+            *INTENDED_USE,
             "- Inherits both members' limits (see their cards); probabilities are not calibrated.",
             "- The rule is tuned for the members' exact versions: loading it with another "
             "version of a member fails with a message asking to re-run the tuning.",
