@@ -101,11 +101,12 @@ def _load(spec: str, task: str) -> TextClassifier:
 
 def _load_directory(directory: Path, task: str) -> TextClassifier:
     """A model directory by the format its config.json names (none: Hugging Face)."""
-    fmt = read_config(directory).get("format")
+    config = read_config(directory)
+    fmt = config.get("format")
     if fmt == NGRAM_FORMAT:
         return NgramClassifier.load(directory, task)
     if fmt == ENSEMBLE_FORMAT:
-        return load_ensemble(directory, read_config(directory), task, load_classifier)
+        return load_ensemble(directory, config, task, load_classifier)
     if fmt == E5_FORMAT:
         return _load_e5(directory, task)
     return _load_hf(str(directory), task)

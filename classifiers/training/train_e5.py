@@ -55,6 +55,7 @@ from classifiers.training.train_ngram import (
     INTENDED_USE,
     Corpus,
     eval_keys,
+    eval_section,
     flag_figures,
     key,
     read_split,
@@ -573,17 +574,6 @@ PUBLISHED = [
 ]
 
 
-def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
-    return [
-        "| label | precision | recall | F1 | support |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {label} | {c['precision']} | {c['recall']} | {c['f1']} | {c['support']} |"
-            for label, c in per_class.items()
-        ),
-    ]
-
-
 def _dev_line(result: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in result.items())
 
@@ -754,15 +744,7 @@ def model_card(config: dict[str, Any]) -> str:
     ]
     for task, spec in config["tasks"].items():
         for name, result in spec["eval"].items():
-            lines += [
-                f"### {MODEL_NAMES[task]} on {name}",
-                "",
-                f"n = {result['n']}, micro-F1 {result['micro_f1']}, macro-F1 "
-                f"{result['macro_f1']}, {result['posts_per_s']} posts/s.",
-                "",
-                *per_class_table(result["per_class"]),
-                "",
-            ]
+            lines += eval_section(f"{MODEL_NAMES[task]} on {name}", result)
     lines += [
         "Published figures on the same eval sets, for comparison:",
         "",

@@ -525,6 +525,24 @@ def _files(files: dict[str, float]) -> str:
     return ", ".join(f"{name} ×{weight}" for name, weight in files.items())
 
 
+def eval_section(heading: str, figures: dict[str, Any]) -> list[str]:
+    """A model card's lines for one eval file: headline figures, then per class."""
+    return [
+        f"### {heading}",
+        "",
+        f"n = {figures['n']}, micro-F1 {figures['micro_f1']}, macro-F1 "
+        f"{figures['macro_f1']}, {figures['posts_per_s']} posts/s.",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {label} | {c['precision']} | {c['recall']} | {c['f1']} | {c['support']} |"
+            for label, c in figures["per_class"].items()
+        ),
+        "",
+    ]
+
+
 def model_card(config: dict[str, Any]) -> str:
     """MODEL_CARD.md from the saved config, so the card shows exactly the measured figures."""
     task, tuning, hyper = config["task"], config["tuning"], config["hyperparameters"]
@@ -617,20 +635,7 @@ def model_card(config: dict[str, Any]) -> str:
         "",
     ]
     for name, figures in config["eval"].items():
-        lines += [
-            f"### {name}",
-            "",
-            f"n = {figures['n']}, micro-F1 {figures['micro_f1']}, macro-F1 "
-            f"{figures['macro_f1']}, {figures['posts_per_s']} posts/s.",
-            "",
-            "| label | precision | recall | F1 | support |",
-            "|---|---|---|---|---|",
-            *(
-                f"| {label} | {c['precision']} | {c['recall']} | {c['f1']} | {c['support']} |"
-                for label, c in figures["per_class"].items()
-            ),
-            "",
-        ]
+        lines += eval_section(name, figures)
     lines += [
         "Published figures on the same eval sets, for comparison:",
         "",

@@ -36,7 +36,6 @@ from classifiers.training.train_e5 import (
     TaskData,
     eval_paths,
     load_data,
-    per_class_table,
 )
 from classifiers.training.train_ngram import (
     CHAR_WORD,
@@ -44,6 +43,7 @@ from classifiers.training.train_ngram import (
     INTENDED_USE,
     Candidate,
     CountCache,
+    eval_section,
     fit_candidate,
     flag_figures,
 )
@@ -250,15 +250,7 @@ def model_card(config: dict[str, Any]) -> str:
             *(
                 line
                 for name, result in config["eval"].items()
-                for line in (
-                    f"### {name}",
-                    "",
-                    f"n = {result['n']}, micro-F1 {result['micro_f1']}, macro-F1 "
-                    f"{result['macro_f1']}, {result['posts_per_s']} posts/s.",
-                    "",
-                    *per_class_table(result["per_class"]),
-                    "",
-                )
+                for line in eval_section(name, result)
             ),
             "Published figures on the same eval sets, for comparison:",
             "",
