@@ -61,8 +61,6 @@ class EnsembleClassifier(TextClassifier):
         self.strong = strong
         self.rule = rule
         self.model_version = model_version
-        self.strong_share = 0.0
-        """Share of the last call's posts that needed the strong model."""
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         probs = self.fast.predict_proba(texts).astype(np.float32)
@@ -70,7 +68,6 @@ class EnsembleClassifier(TextClassifier):
         if unsure.size:
             strong = self.strong.predict_proba([texts[i] for i in unsure])
             probs[unsure] = self.rule.blend(probs[unsure], strong)
-        self.strong_share = unsure.size / len(texts) if len(texts) else 0.0
         return probs
 
 

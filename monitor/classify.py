@@ -63,9 +63,9 @@ def _result(
     flagging: FlaggingSettings,
 ) -> dict[str, Any]:
     match = matcher.match(post.text)
-    followers = post.author.followers if post.author else None
-    spam = spam_reasons(post.text, author_signals(post.author))
-    verdict = decide(match, scores.sentiment, scores.troll, spam, followers, flagging)
+    author = author_signals(post.author)
+    spam = spam_reasons(post.text, author)
+    verdict = decide(match, scores.sentiment, scores.troll, spam, author.followers, flagging)
     return {
         **record,
         "sentiment": {

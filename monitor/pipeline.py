@@ -117,9 +117,10 @@ class Pipeline:
         rows = zip(posts, texts, authors, matches, judgements, trolls, strict=True)
         for post, text, author, match, judgement, troll in rows:
             session.add(_troll_row(post, troll))
-            followers = post.author.followers if post.author else None
             spam = spam_reasons(text, author)
-            verdict = decide(match, judgement.sentiment, troll, spam, followers, self.flagging)
+            verdict = decide(
+                match, judgement.sentiment, troll, spam, author.followers, self.flagging
+            )
             if verdict.flagged:
                 enqueue(session, post, verdict, self.flagging.sla_hours)
                 flagged += 1
