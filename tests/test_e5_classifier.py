@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from classifiers.base import ModelLoadError
-from classifiers.e5.classifier import E5Classifier, load_e5
+from classifiers.e5 import classifier as e5
+from classifiers.e5.classifier import E5Classifier, MultiTaskModel, load_e5
+from classifiers.evaluation import read_labelled_tsv
 from classifiers.registry import BUNDLED_DIR, list_models, load_classifier
 
 BUNDLE = BUNDLED_DIR / "e5-multitask"
@@ -109,3 +112,35 @@ def test_a_broken_heads_file_is_named(tmp_path: Path) -> None:
     heads.write_bytes(heads.read_bytes()[:100])
     with pytest.raises(ModelLoadError, match="broken adapter or heads"):
         load_e5(directory, "sentiment")
+
+
+def test_bf16_judges_the_team_check_set_as_fp32_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bf16 is a speed choice only: a team must not see different labels because of it.
+
+    Forced on, so that the numbers are checked on every machine, also where bf16 is slower.
+    """
+    check_set = Path(__file__).parent / "data" / "sentiment_contrast_check.tsv"
+    texts = [*read_labelled_tsv(check_set, "sentiment")[0], *SENTIMENT, *OFFENSIVE]
+    monkeypatch.setattr(e5, "bf16_is_fast", lambda: True)
+    fp32 = MultiTaskModel.load(BUNDLE, quantisation="fp32")
+    bf16 = MultiTaskModel.load(BUNDLE, quantisation="bf16")
+    assert isinstance(bf16.encoder, e5.Bf16Autocast)
+    for task in ("sentiment", "offensive"):
+        full = fp32.probabilities(texts, task)
+        half = bf16.probabilities(texts, task)
+        assert (full.argmax(axis=1) == half.argmax(axis=1)).mean() >= 0.97
+        assert np.abs(full - half).max() < 0.1
+
+
+def test_a_machine_where_bf16_is_slow_runs_a_bf16_bundle_in_fp32(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bf16 is only there for speed, so where it measures slower than fp32 it is not used."""
+    monkeypatch.setattr(e5, "bf16_is_fast", lambda: False)
+    encoder = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    assert e5.quantise(encoder, "bf16") is encoder
+
+
+def test_an_unknown_precision_is_named() -> None:
+    with pytest.raises(ModelLoadError, match="unknown quantisation 'fp8'"):
+        e5.quantise(torch.nn.Sequential(torch.nn.Linear(4, 4)), "fp8")

@@ -13,9 +13,13 @@ QUERY_PREFIX = "query: "
 
 
 def mean_pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Average of each text's token states without padding: the vector e5 was trained on."""
-    mask = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
-    return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    """Average of each text's token states without padding: the vector e5 was trained on.
+
+    Always fp32, also from a bf16 encoder: the heads and the stored embeddings are fp32.
+    """
+    hidden = last_hidden_state.float()
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
 @torch.inference_mode()
@@ -39,5 +43,5 @@ def embed(
         rows = order[start : start + batch_size]
         batch = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
         hidden = model(**batch).last_hidden_state
-        out[rows] = mean_pool(hidden, batch["attention_mask"]).float().numpy()
+        out[rows] = mean_pool(hidden, batch["attention_mask"]).numpy()
     return out
