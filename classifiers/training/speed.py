@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from classifiers.e5.classifier import bf16_is_fast
 from classifiers.evaluation import read_labelled_tsv
 from classifiers.registry import load_classifier
 
@@ -42,6 +43,14 @@ def peak_rss_mb() -> int:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024)
     raise OSError("no VmHWM in /proc/self/status: peak RSS is measured on Linux only")
+
+
+def cpu_name() -> str:
+    """The CPU's model name: speed figures differ by more than 2x between our machines."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    raise OSError("no model name in /proc/cpuinfo: speed is measured on Linux only")
 
 
 def timing_texts(data_dir: Path, n: int) -> list[str]:
@@ -80,17 +89,20 @@ def speed(
         "threads": threads,
         "peak_rss_mb": peak_rss_mb(),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpu": cpu_name(),
+        "bf16_faster": bf16_is_fast(),
     }
 
 
 def table(measured: dict[str, dict[str, Any]]) -> list[str]:
     """Model-card lines: one row per thread count measured."""
     return [
-        "| torch threads | posts/s (both tasks) | peak RSS MB | load average |",
-        "|---|---|---|---|",
+        "| torch threads | posts/s (both tasks) | peak RSS MB | load average | CPU | bf16 |",
+        "|---|---|---|---|---|---|",
         *(
             f"| {s['threads']} | {s['posts_per_s']} | {s['peak_rss_mb']} | "
-            f"{s['load_average_1min']} |"
+            f"{s['load_average_1min']} | {s['cpu']} | "
+            f"{'used (faster)' if s['bf16_faster'] else 'not used (slower)'} |"
             for s in measured.values()
         ),
     ]
