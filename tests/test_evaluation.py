@@ -13,6 +13,8 @@ from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.registry import list_models, load_classifier
 from tests.conftest import SHARED_DATA
 
+CARD_TOLERANCE = 0.002  # two posts of the smallest eval file (~1,000 posts)
+
 
 class KeywordClassifier(TextClassifier):
     """Calls a text offensive iff it contains "idiot": predictions we can count by hand."""
@@ -106,15 +108,17 @@ def test_labels_of_another_task_are_refused(tmp_path: Path) -> None:
     ],
 )
 def test_model_card_figures_are_what_evaluate_measures(name: str, eval_file: str) -> None:
+    """Within CARD_TOLERANCE: float rounding differs between CPUs and between the e5
+    model's fp32 and bf16 (chosen by speed per machine), which moves one or two posts."""
     info = {info.name: info for info in list_models()}[name]
     path = SHARED_DATA / info.task / "eval" / eval_file
     if not path.exists():
         pytest.skip(f"{path} not available")
-    card = dict(info.eval[eval_file])
+    card = info.eval[eval_file]
     measured = evaluate(load_classifier(name, info.task), *read_labelled_tsv(path, info.task))
-    for figures in (card, measured):
-        figures.pop("posts_per_s")
-    assert measured == card
+    assert measured["n"] == card["n"]
+    for figure in ("micro_f1", "macro_f1"):
+        assert measured[figure] == pytest.approx(card[figure], abs=CARD_TOLERANCE), figure
     assert (info.path / "MODEL_CARD.md").read_text().count(
         f"micro-F1 {card['micro_f1']}, macro-F1 {card['macro_f1']}"
     ) == 1
