@@ -65,6 +65,11 @@ class Heads(nn.Module):
         return self.heads[task](self.dropout(pooled))
 
 
+def bf16_autocast(enabled: bool = True) -> torch.autocast:
+    """The one bf16 setting used for serving, training and the speed probe alike."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
 @functools.cache
 def bf16_is_fast() -> bool:
     """Whether bf16 autocast beats fp32 on this machine, measured once per process (~0.5 s).
@@ -82,7 +87,7 @@ def bf16_is_fast() -> bool:
     with torch.inference_mode():
         for _ in range(BF16_PROBE_ROUNDS):
             for bf16 in (False, True):
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                with bf16_autocast(enabled=bf16):
                     start = time.perf_counter()
                     layer(tokens)
                     seconds[bf16].append(time.perf_counter() - start)
@@ -102,7 +107,7 @@ class Bf16Autocast(nn.Module):
         self.model = model
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with bf16_autocast():
             return self.model(*args, **kwargs)
 
 

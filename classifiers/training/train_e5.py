@@ -44,6 +44,7 @@ from classifiers.e5.classifier import (
     QUANTISATIONS,
     Heads,
     MultiTaskModel,
+    bf16_autocast,
     bf16_is_fast,
     load_e5,
     prepare,
@@ -295,8 +296,7 @@ class Trainer:
     def step(self, task: str, rows: list[int]) -> torch.Tensor:
         ids, targets = self.rows[task]
         batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
-        bf16 = self.hyper.bf16_autocast and bf16_is_fast()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with bf16_autocast(enabled=self.hyper.bf16_autocast and bf16_is_fast()):
             hidden = self.encoder(**batch).last_hidden_state
         logits = self.heads(mean_pool(hidden, batch["attention_mask"]), task)
         return nn.functional.cross_entropy(logits, targets[rows])
