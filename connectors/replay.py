@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,7 @@ class ReplayConnector(Connector):
     def from_settings(
         cls, source: str, settings: ReplaySettings, terms: SearchTerms, environ: Mapping[str, str]
     ) -> ReplayConnector:
-        return cls(source, settings.path or demo_feed_dir())
+        return cls(source, settings.path) if settings.path else DemoFeedConnector(source)
 
     def files(self) -> list[Path]:
         if self.path.is_dir():
@@ -108,3 +110,36 @@ class ReplayConnector(Connector):
                     posts, errors = [], []
         if posts or errors:
             yield posts, errors, line_no
+
+
+DEMO_FEED_START = datetime(2026, 11, 17, tzinfo=UTC)
+DEMO_FEED_SPAN = timedelta(days=7)
+"""The week the bundled feed was written for (tests/test_demo_feed.py keeps it inside)."""
+DEMO_LOOKBACK = timedelta(hours=30)
+
+
+def demo_created_at(feed_time: datetime, now: datetime) -> datetime:
+    """A bundled demo post's time moved into the 30 hours before `now`, order kept.
+
+    As written (a week in November 2026) every demo queue item would be overdue or far in
+    the future; squeezed into the last 30 hours the queue looks like a real morning with a
+    24-hour SLA: the newest post minutes old, most items due today, the oldest overdue.
+    """
+    share = (feed_time - DEMO_FEED_START) / DEMO_FEED_SPAN
+    return now - DEMO_LOOKBACK * (1 - share)
+
+
+class DemoFeedConnector(ReplayConnector):
+    """The bundled demo feed, dated relative to the moment it is replayed."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, demo_feed_dir())
+
+    def fetch(self, cursor: Cursor) -> Iterator[Page]:
+        now = datetime.now(UTC)
+        for page in super().fetch(cursor):
+            posts = [
+                post.model_copy(update={"created_at": demo_created_at(post.created_at, now)})
+                for post in page.posts
+            ]
+            yield replace(page, posts=posts)

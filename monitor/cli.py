@@ -26,7 +26,7 @@ from monitor.classify import classify_lines
 from monitor.demo import run_demo
 from monitor.matching import Matcher
 from monitor.pipeline import Pipeline
-from monitor.queue import item_summary, list_items
+from monitor.queue import QueueStatus, count_items, item_summary, list_items
 from monitor.scheduler import run_scheduler
 from monitor.scoring import Scorer
 from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, Settings, example_config_text
@@ -107,8 +107,9 @@ def init(
             raise ConfigError(f"{config}: already exists (use --force to overwrite)")
         config.write_text(example_config_text(), encoding="utf-8")
         settings = _load_settings(config)
-        open_database(settings).dispose()
-    out.print(f"Wrote {config} and prepared {settings.storage.url}.")
+        db = open_database(settings)
+    out.print(f"Wrote {config}; database: {db.location}")
+    db.dispose()
 
 
 @app.command()
@@ -122,7 +123,7 @@ def run(config: ConfigOption = None, verbose: bool = False) -> None:
     logging.getLogger("rufwacht").info(
         "running %s into %s; Ctrl-C stops",
         ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
-        db.engine.url.render_as_string(hide_password=True),
+        db.location,
     )
     run_scheduler(pipeline, plan.connectors, plan.schedule)
     db.dispose()
@@ -210,23 +211,41 @@ def evaluate_command(
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
+TABLE_LIMIT = 50
+"""Items `queue list` shows in its table unless `--limit` says otherwise."""
+
+
 @queue_app.command("list")
 def queue_list(
-    status: Annotated[str | None, typer.Option(help="Only items with this status.")] = None,
+    status: Annotated[QueueStatus | None, typer.Option(help="Only items with this status.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per item.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many items.")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"At most this many items [default: {TABLE_LIMIT}; all with --json]."
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Show queue items, most urgent first."""
+    """Show queue items, most urgent first (highest priority, then earliest due)."""
+    limit = limit or (None if as_json else TABLE_LIMIT)
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)
         with db.transaction() as session:
-            items = [item_summary(item) for item in list_items(session, status)[:limit]]
+            items = [item_summary(item) for item in list_items(session, status, limit)]
+            left_out = count_items(session, status) - len(items)
+        db.dispose()
     if as_json:
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-        return
+    else:
+        print_queue_table(items)
+    if left_out:
+        err.print(f"{left_out} more items not shown (--limit N shows more)", highlight=False)
+
+
+def print_queue_table(items: list[dict[str, object]]) -> None:
     table = Table(box=None, pad_edge=False)
     for column, width in (("id", 4), ("prio", 4), ("brand", 13), ("due", 11)):
         table.add_column(column, no_wrap=True, min_width=width)
@@ -261,7 +280,10 @@ def models_list() -> None:
 @app.command()
 def demo(
     config: ConfigOption = None,
-    reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(help="Remove earlier demo data first; live posts and other sources stay."),
+    ] = False,
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
     setup_logging()
@@ -270,6 +292,8 @@ def demo(
         db = open_database(settings)
         summary = run_demo(Pipeline.from_settings(settings, db), reset=reset)
     report = summary.report
+    if reset:
+        out.print(f"Removed {summary.removed} earlier demo posts.")
     out.print(
         f"Demo feed: {report.fetched} posts read, {report.stored} new, "
         f"{report.flagged} queued; {summary.posts_total} posts stored in all."

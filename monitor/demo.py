@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
-from connectors.replay import ReplayConnector, demo_feed_dir
+from connectors.replay import DemoFeedConnector
 from monitor.pipeline import Pipeline, PollReport
 from monitor.storage.database import Database
 from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, SourceState
 from monitor.storage.source_states import save_cursor
 
 DEMO_SOURCE = "demo"
+DEMO_MARKER = "demo"
+"""Every line of the bundled demo feed carries a `demo` object (kind, expected flag), which
+stays in the stored post's raw payload: that marks demo posts, however they were replayed
+(`rufwacht demo`, or the replay fallback of `make run`)."""
 
 
 @dataclass
@@ -21,23 +25,42 @@ class DemoSummary:
     report: PollReport
     posts_total: int
     queue_by_brand: dict[str, int]
+    removed: int = 0
+    """Demo posts deleted by `--reset` before the replay."""
 
 
-def reset_database(db: Database) -> None:
-    """Empty every table the product owns (the schema and scheduler jobs stay)."""
+def is_demo_post() -> ColumnElement[bool]:
+    return PostRecord.raw[DEMO_MARKER].as_string().is_not(None)
+
+
+def remove_demo_data(db: Database) -> int:
+    """Delete the demo posts with their scores and queue items, their authors left without
+    posts, and the demo source's cursor; live posts and other sources' cursors stay."""
+    demo_posts = select(PostRecord.id).where(is_demo_post())
     with db.transaction() as session:
-        for table in (QueueItem, Score, PostRecord, AuthorRecord, SourceState):
-            session.execute(delete(table))
+        authors = set(
+            session.scalars(select(PostRecord.author_id).where(is_demo_post()).distinct())
+        )
+        session.execute(delete(QueueItem).where(QueueItem.post_id.in_(demo_posts)))
+        session.execute(delete(Score).where(Score.post_id.in_(demo_posts)))
+        removed = session.execute(delete(PostRecord).where(is_demo_post())).rowcount
+        still_posting = select(PostRecord.author_id).where(PostRecord.author_id.is_not(None))
+        session.execute(
+            delete(AuthorRecord).where(
+                AuthorRecord.id.in_(authors), AuthorRecord.id.not_in(still_posting)
+            )
+        )
+        session.execute(delete(SourceState).where(SourceState.source == DEMO_SOURCE))
+    return removed
 
 
 def run_demo(pipeline: Pipeline, reset: bool = False) -> DemoSummary:
     """Replay the whole demo feed; posts already stored are recognised and skipped."""
-    if reset:
-        reset_database(pipeline.db)
+    removed = remove_demo_data(pipeline.db) if reset else 0
     with pipeline.db.transaction() as session:
         save_cursor(session, DEMO_SOURCE, {})
-    report = pipeline.poll(ReplayConnector(DEMO_SOURCE, demo_feed_dir()))
+    report = pipeline.poll(DemoFeedConnector(DEMO_SOURCE))
     with pipeline.db.transaction() as session:
         total = session.scalar(select(func.count()).select_from(PostRecord)) or 0
         brands = Counter(session.scalars(select(QueueItem.brand)))
-    return DemoSummary(report, total, dict(brands.most_common()))
+    return DemoSummary(report, total, dict(brands.most_common()), removed)

@@ -54,6 +54,8 @@ class Pipeline:
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
+        if not settings.brands:
+            log.warning("no [[brands]] configured: no post will match or be queued")
         matcher = Matcher(settings.brands, settings.keywords.negative)
         return cls(db, matcher, Scorer.from_settings(settings), settings.flagging)
 

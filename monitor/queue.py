@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.flagging import Verdict
@@ -32,16 +32,27 @@ def enqueue(session: Session, post: PostRecord, verdict: Verdict, sla_hours: flo
     return item
 
 
-def list_items(session: Session, status: str | None = None) -> list[QueueItem]:
+def list_items(
+    session: Session, status: str | None = None, limit: int | None = None
+) -> list[QueueItem]:
     """Queue items with their posts and scores, most urgent and oldest first."""
     query = (
         select(QueueItem)
         .options(joinedload(QueueItem.post).selectinload(PostRecord.scores))
         .order_by(QueueItem.priority.desc(), QueueItem.due_at, QueueItem.id)
+        .limit(limit)
     )
     if status:
         query = query.where(QueueItem.status == status)
     return list(session.scalars(query).unique())
+
+
+def count_items(session: Session, status: str | None = None) -> int:
+    """How many queue items there are (with this status)."""
+    query = select(func.count()).select_from(QueueItem)
+    if status:
+        query = query.where(QueueItem.status == status)
+    return session.scalar(query) or 0
 
 
 def item_summary(item: QueueItem) -> dict[str, object]:

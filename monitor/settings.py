@@ -1,26 +1,40 @@
 """The one settings object: a TOML file, validated by pydantic, read once at start-up.
 
-Environment variables `RUFWACHT_<SECTION>__<KEY>` override the file (e.g.
-`RUFWACHT_STORAGE__URL`). Secrets never live in the file: sources name the environment
-variable that holds each credential.
+Three layers, later ones winning: the example config (`default_config.toml`, minus its
+example brands), the user's file deep-merged over it, and environment variables
+`RUFWACHT_<SECTION>__<KEY>` (e.g. `RUFWACHT_STORAGE__URL`). The example file is thus the one
+place that says what an omitted key means. Secrets never live in the file: sources name the
+environment variable that holds each credential.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from connectors.reddit import RedditSettings
 from connectors.replay import ReplaySettings
 from connectors.twitter import TwitterSettings
+from monitor.storage.database import StorageError, database_url
 
 CONFIG_ENV = "RUFWACHT_CONFIG"
+ENV_PREFIX = "RUFWACHT_"
 DEFAULT_CONFIG_NAME = "rufwacht.toml"
 
 
@@ -34,6 +48,15 @@ class _Section(BaseModel):
 
 class StorageSettings(_Section):
     url: str = "sqlite:///rufwacht.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        try:
+            database_url(url)
+        except StorageError as exc:
+            raise ValueError(str(exc)) from exc
+        return url
 
 
 class BrandSettings(_Section):
@@ -75,7 +98,7 @@ class SourcesSettings(_Section):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RUFWACHT_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -113,13 +136,32 @@ def resolve_config_path(path: Path | None) -> Path | None:
     return local if local.exists() else None
 
 
+def example_config() -> dict[str, Any]:
+    """The parsed example config: its values are the documented defaults."""
+    return tomllib.loads(example_config_text())
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` over `base`: tables merged key by key, lists and scalars replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def default_settings() -> Settings:
-    """The embedded defaults: what `make run` uses on a fresh machine."""
-    return _validate(tomllib.loads(example_config_text()), "<embedded default config>")
+    """The embedded defaults: what `make run` uses on a fresh machine (database in ./)."""
+    return _validate(example_config(), "<embedded default config>", Path.cwd())
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read and validate the config; without a file, use the embedded defaults."""
+    """Read the config over the example's defaults and validate it; no file: the embedded one.
+
+    The example's brands are only an example: a file without `[[brands]]` has none.
+    """
     config_path = resolve_config_path(path)
     if config_path is None:
         return default_settings()
@@ -131,15 +173,77 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
-    return _validate(data, str(config_path))
+    defaults = {key: value for key, value in example_config().items() if key != "brands"}
+    return _validate(deep_merge(defaults, data), str(config_path), config_path.absolute().parent)
 
 
-def _validate(data: dict[str, Any], origin: str) -> Settings:
+def sqlite_path_in(url: str, folder: Path) -> str:
+    """A relative SQLite file lies in `folder` (the config file's), not in whatever the cwd is."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # validation names the problem
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(folder / database)).render_as_string(hide_password=False)
+
+
+def _validate(data: dict[str, Any], origin: str, folder: Path) -> Settings:
+    storage = data.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("url"), str):
+        data = {**data, "storage": {**storage, "url": sqlite_path_in(storage["url"], folder)}}
     try:
         return Settings(**data)
+    except SettingsError as exc:  # an environment value that is not valid JSON
+        raise ConfigError(_unparsable_environment(exc)) from exc
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(part) for part in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{origin}: invalid configuration\n{problems}") from exc
+        raise ConfigError("\n".join(_problem(err, origin) for err in exc.errors())) from exc
+
+
+def _problem(err: ErrorDetails, origin: str) -> str:
+    """`FILE: key.path: problem`, or `RUFWACHT_KEY__PATH: problem` where the environment set it."""
+    loc = [str(part) for part in err["loc"]]
+    where = _environment_variable(loc) or f"{origin}: {'.'.join(loc) or '(top level)'}"
+    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+
+
+def _environment_variables() -> dict[str, str]:
+    """The `RUFWACHT_*` variables by upper-case name (pydantic-settings ignores case)."""
+    return {
+        name.upper(): value
+        for name, value in os.environ.items()
+        if name.upper().startswith(ENV_PREFIX)
+    }
+
+
+def _environment_variable(loc: list[str]) -> str | None:
+    """The variable that set the value at `loc` (or a table above it), if one did."""
+    names = _environment_variables()
+    for end in range(len(loc), 0, -1):
+        if (name := ENV_PREFIX + "__".join(loc[:end]).upper()) in names:
+            return name
+    return None
+
+
+def _unparsable_environment(exc: SettingsError) -> str:
+    """Name the variables of the section pydantic-settings could not parse as JSON."""
+    section = re.search(r'field "(\w+)"', str(exc))
+    prefix = ENV_PREFIX + (section.group(1).upper() if section else "")
+    bad = [
+        name
+        for name, value in _environment_variables().items()
+        if name.startswith(prefix) and not _is_json(value)
+    ]
+    hint = 'lists and tables are written as JSON, e.g. ["a", "b"]'
+    return "; ".join(f"{name}: not valid JSON ({hint})" for name in bad) or str(exc)
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True

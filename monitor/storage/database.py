@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -19,12 +20,32 @@ class StorageError(Exception):
     """The database cannot be opened or migrated; the message names the URL and problem."""
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for threads."""
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+"""The forms the storage code supports (its inserts use SQLite's and PostgreSQL's ON CONFLICT)."""
+
+
+def database_url(url: str) -> URL:
+    """`url` parsed; `StorageError` unless it names a supported database with its driver."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StorageError(f"storage.url {url!r} is not a database URL: {exc}") from exc
+        raise StorageError(f"{url!r} is not a database URL; use {SUPPORTED_URLS}") from exc
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in SUPPORTED_DATABASES:
+        raise StorageError(f"{shown}: unsupported database; use {SUPPORTED_URLS}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError) as exc:
+        raise StorageError(
+            f"{shown}: database driver not installed ({exc}); use {SUPPORTED_URLS}"
+        ) from exc
+    return parsed
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for threads."""
+    parsed = database_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     engine = create_engine(parsed, connect_args={"timeout": 30})
@@ -64,6 +85,14 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = create_db_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for people: the SQLite file, else the URL without password."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database:
+            return str(Path(url.database).absolute())
+        return url.render_as_string(hide_password=True)
 
     def migrate(self) -> None:
         migrate(self.engine)
