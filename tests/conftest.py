@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -63,6 +65,16 @@ def settings(db_url: str) -> Settings:
     return defaults.model_copy(
         update={"storage": defaults.storage.model_copy(update={"url": db_url})}
     )
+
+
+NGRAM_CLASSIFIERS = {"sentiment": "ngram-sentiment", "offensive": "ngram-offensive"}
+"""Fast bundled models, for tests whose behaviour does not depend on the default model."""
+
+
+def write_toml(path: Path, data: dict[str, Any]) -> Path:
+    """A config file written from data."""
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
 
 
 def write_config(path: Path, db_url: str, replay_path: Path | None = None) -> Path:

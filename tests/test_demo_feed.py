@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime
 from difflib import SequenceMatcher
 
 import pytest
 
 from connectors.base import Post
-from connectors.replay import demo_feed_dir, post_from_record
+from connectors.replay import (
+    DEMO_FEED_SPAN,
+    DEMO_FEED_START,
+    demo_feed_dir,
+    post_from_record,
+)
 from monitor.matching import Matcher
 from monitor.settings import default_settings
 
@@ -46,11 +50,8 @@ def test_every_line_is_a_post_with_a_unique_id(records: list[dict], posts: list[
         assert post.platform in {"twitter", "reddit"}
         assert post.url == f"https://demo.rufwacht.invalid/{post.platform}/{post.platform_id}"
         assert ISO_Z.match(record["created_at"])
-        assert (
-            datetime(2026, 11, 17, tzinfo=UTC)
-            <= post.created_at
-            < datetime(2026, 11, 24, tzinfo=UTC)
-        )
+        # `demo_created_at` maps this week onto the hours before the replay.
+        assert DEMO_FEED_START <= post.created_at < DEMO_FEED_START + DEMO_FEED_SPAN
         assert post.author is not None
         assert None not in (
             post.author.account_age_days,
