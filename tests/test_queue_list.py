@@ -1,0 +1,88 @@
+"""`rufwacht queue list`: most urgent first, limited visibly, statuses checked."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.storage.database import Database
+from monitor.storage.models import PostRecord, QueueItem
+from tests.conftest import write_toml
+
+runner = CliRunner()
+NOW = datetime.now(UTC)
+
+
+def queue(db: Database, items: list[tuple[str, int, float]]) -> None:
+    """Queue one post per `(platform_id, priority, hours until due)`, in the given order."""
+    with db.transaction() as session:
+        for platform_id, priority, due_in_hours in items:
+            post = PostRecord(
+                platform="twitter",
+                platform_id=platform_id,
+                source="twitter",
+                text=f"Beschwerde {platform_id}",
+                created_at=NOW - timedelta(hours=1),
+            )
+            session.add(
+                QueueItem(
+                    post=post,
+                    brand="DHL",
+                    status="new",
+                    priority=priority,
+                    reasons=[],
+                    due_at=NOW + timedelta(hours=due_in_hours),
+                )
+            )
+
+
+@pytest.fixture
+def config(tmp_path: Path, db: Database, db_url: str) -> Path:
+    return write_toml(tmp_path / "rufwacht.toml", {"storage": {"url": db_url}})
+
+
+def listed(config: Path, *args: str) -> tuple[list[str], str]:
+    result = runner.invoke(app, ["queue", "list", "--json", *args, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["platform_id"] for line in result.stdout.splitlines()], result.stderr
+
+
+def test_highest_priority_first_then_earliest_due(config: Path, db: Database) -> None:
+    queue(
+        db, [("low-late", 40, 9), ("high-late", 80, 5), ("low-soon", 40, 1), ("high-soon", 80, 2)]
+    )
+    ids, _ = listed(config)
+    assert ids == ["high-soon", "high-late", "low-soon", "low-late"]
+
+
+def test_limit_shows_the_most_urgent_and_says_how_many_were_left_out(
+    config: Path, db: Database
+) -> None:
+    queue(db, [("a", 10, 1), ("b", 90, 1), ("c", 50, 1), ("d", 70, 1)])
+    ids, note = listed(config, "--limit", "2")
+    assert ids == ["b", "d"]
+    assert "2 more items not shown" in note
+
+
+def test_json_lists_every_item_and_the_table_says_what_it_left_out(
+    config: Path, db: Database
+) -> None:
+    queue(db, [(f"p{n:02d}", n, 1) for n in range(60)])
+    ids, note = listed(config)
+    assert len(ids) == 60 and not note
+    table = runner.invoke(app, ["queue", "list", "--config", str(config)])
+    assert table.exit_code == 0, table.output
+    assert "10 more items not shown" in table.stderr
+    assert "--limit" in table.stderr
+
+
+def test_an_unknown_status_is_an_error_listing_the_valid_ones(config: Path) -> None:
+    result = runner.invoke(app, ["queue", "list", "--status", "bogus", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "--status" in result.output
+    assert all(status in result.output for status in ("'bogus'", "'new'", "'deleted'"))
