@@ -108,7 +108,7 @@ def init(
         config.write_text(example_config_text(), encoding="utf-8")
         settings = _load_settings(config)
         db = open_database(settings)
-    out.print(f"Wrote {config}; database: {db.location}")
+    out.print(f"Wrote {config}; database: {db.location}", soft_wrap=True, highlight=False)
     db.dispose()
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from monitor.settings import example_config_text
+from tests.conftest import write_toml
 
 runner = CliRunner()
 
@@ -156,6 +158,20 @@ def test_init_writes_config_and_database_and_refuses_to_overwrite(
     second = runner.invoke(app, ["init"])
     assert second.exit_code == 2
     assert "already exists" in second.output
+
+
+def test_init_force_overwrites_and_names_the_database_beside_the_config(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "team").mkdir()
+    config = write_toml(tmp_path / "team" / "rufwacht.toml", {"flagging": {"sla_hours": 2}})
+    result = runner.invoke(app, ["init", "--force", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert config.read_text("utf-8") == example_config_text()
+    assert f"database: {tmp_path / 'team' / 'rufwacht.db'}" in result.output
+    assert (tmp_path / "team" / "rufwacht.db").exists()
+    assert not (tmp_path / "rufwacht.db").exists()
 
 
 def test_broken_config_names_file_key_and_problem(tmp_path: Path) -> None:

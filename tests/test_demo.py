@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from connectors.replay import demo_feed_dir
 from monitor.cli import app
+from monitor.demo import DEMO_SOURCE, remove_demo_data
+from monitor.settings import example_config
+from monitor.storage.database import Database
+from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, SourceState
+from tests.conftest import NGRAM_CLASSIFIERS, write_toml
 
 runner = CliRunner()
 
@@ -55,13 +64,123 @@ def test_demo_twice_stores_nothing_twice(config_file: Path) -> None:
     assert queued_ids(config_file) == queued
 
 
-def test_demo_reset_empties_the_database_first(config_file: Path) -> None:
-    run_demo(config_file)
-    count = len(demo_kinds())
-    assert f"{count} posts read, {count} new" in run_demo(config_file, "--reset")
-
-
 def test_demo_queues_every_complaint(config_file: Path) -> None:
     run_demo(config_file)
     missed = of_kind(demo_kinds(), "complaint") - queued_ids(config_file)
     assert not missed, f"{len(missed)} complaints not queued: {sorted(missed)}"
+
+
+LIVE_POSTS = [
+    {
+        "id": "live-1",
+        "platform": "twitter",
+        "text": "@DB_Bahn Zug fällt schon wieder aus, zweite Stunde am Bahnsteig. Unzumutbar!",
+        "author": {"handle": "pendler_ffm", "account_age_days": 2400, "followers": 180},
+    },
+    {  # the same account as a demo author: it keeps its live post after a reset
+        "id": "live-2",
+        "platform": "twitter",
+        "text": "Telekom Störung seit gestern, kein Internet, und die Hotline legt einfach auf.",
+        "author": {"handle": "sven_nrw", "account_age_days": 1371, "followers": 102},
+    },
+]
+
+
+def fast_config(path: Path, db_url: str, **sections: dict) -> Path:
+    """The example's brands with the n-gram models and the given sections."""
+    data = {
+        "storage": {"url": db_url},
+        "brands": example_config()["brands"],
+        "classifiers": NGRAM_CLASSIFIERS,
+        **sections,
+    }
+    return write_toml(path, data)
+
+
+def live_feed(path: Path) -> Path:
+    path.write_text("".join(json.dumps(post) + "\n" for post in LIVE_POSTS), "utf-8")
+    return path
+
+
+def poll_once(config: Path) -> str:
+    result = runner.invoke(app, ["poll", "--once", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_reset_removes_demo_data_only(tmp_path: Path, db_url: str) -> None:
+    demo_config = fast_config(tmp_path / "rufwacht.toml", db_url)
+    live_config = fast_config(
+        tmp_path / "live.toml",
+        db_url,
+        sources={
+            "twitter": {"enabled": False},
+            "reddit": {"enabled": False},
+            "replay": {"fallback": False, "path": str(live_feed(tmp_path / "live.jsonl"))},
+        },
+    )
+    count = len(demo_kinds())
+    run_demo(demo_config)
+    poll_once(live_config)
+    live_queued = queued_ids(demo_config) - set(demo_kinds())
+    assert live_queued == {"live-1", "live-2"}
+
+    output = run_demo(demo_config, "--reset")
+    assert f"Removed {count} earlier demo posts" in output
+    assert f"{count} posts read, {count} new" in output
+    assert f"{count + len(LIVE_POSTS)} posts stored in all" in output
+    assert live_queued <= queued_ids(demo_config)
+
+    db = Database(db_url)
+    assert remove_demo_data(db) == count
+    with db.transaction() as session:
+        assert set(session.scalars(select(PostRecord.platform_id))) == {"live-1", "live-2"}
+        assert set(session.scalars(select(AuthorRecord.handle))) == {"pendler_ffm", "sven_nrw"}
+        assert session.scalar(select(func.count()).select_from(QueueItem)) == 2
+        states = {state.source: state.cursor for state in session.scalars(select(SourceState))}
+    db.dispose()
+    assert DEMO_SOURCE not in states
+    assert states["replay"] == {"live.jsonl": len(LIVE_POSTS)}
+
+
+def test_demo_posts_are_dated_like_a_real_morning(tmp_path: Path) -> None:
+    config = fast_config(tmp_path / "rufwacht.toml", f"sqlite:///{tmp_path / 'demo.db'}")
+    started = datetime.now(UTC)
+    run_demo(config)
+    result = runner.invoke(app, ["queue", "list", "--json", "--config", str(config)])
+    items = [json.loads(line) for line in result.stdout.splitlines()]
+    created = {item["platform_id"]: datetime.fromisoformat(item["created_at"]) for item in items}
+    due = [datetime.fromisoformat(item["due_at"]) for item in items]
+    assert started - timedelta(hours=2) < max(created.values()) < started
+    assert [created[pid] for pid in sorted(created)] == sorted(created.values())
+    overdue = sum(1 for at in due if at < started)
+    assert 0 < overdue < len(items) / 3, f"{overdue} of {len(items)} overdue"
+
+
+def test_a_config_with_only_brands_replays_the_demo_feed_with_the_documented_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("TWITTER_BEARER_TOKEN", "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"):
+        monkeypatch.delenv(variable, raising=False)
+    config = write_toml(
+        tmp_path / "rufwacht.toml",
+        {"brands": [{"name": "DHL"}], "classifiers": NGRAM_CLASSIFIERS},
+    )
+    rows = [line.split("│")[1:-1] for line in poll_once(config).splitlines() if "│" in line]
+    fetched = {cells[0].strip(): cells[1].strip() for cells in rows}
+    assert fetched["replay"] == str(len(demo_kinds()))
+    assert fetched["twitter"] == fetched["reddit"] == "-"
+    assert (tmp_path / "rufwacht.db").exists()
+
+
+def test_demo_without_brands_warns_that_nothing_will_be_queued(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_toml(
+        tmp_path / "rufwacht.toml",
+        {"storage": {"url": f"sqlite:///{tmp_path / 'demo.db'}"}, "classifiers": NGRAM_CLASSIFIERS},
+    )
+    with caplog.at_level(logging.WARNING):
+        output = run_demo(config)
+    assert "0 queued" in output
+    assert "no [[brands]] configured" in caplog.text
