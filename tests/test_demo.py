@@ -116,7 +116,11 @@ def test_demo_reset_removes_demo_data_only(tmp_path: Path, db_url: str) -> None:
         sources={
             "twitter": {"enabled": False},
             "reddit": {"enabled": False},
-            "replay": {"fallback": False, "path": str(live_feed(tmp_path / "live.jsonl"))},
+            "replay": {
+                "enabled": True,
+                "fallback": False,
+                "path": str(live_feed(tmp_path / "live.jsonl")),
+            },
         },
     )
     count = len(demo_kinds())
@@ -126,10 +130,10 @@ def test_demo_reset_removes_demo_data_only(tmp_path: Path, db_url: str) -> None:
     assert live_queued == {"live-1", "live-2"}
 
     output = run_demo(demo_config, "--reset")
-    assert f"Removed {count} earlier demo posts" in output
-    assert f"{count} posts read, {count} new" in output
     assert f"{count + len(LIVE_POSTS)} posts stored in all" in output
     assert live_queued <= queued_ids(demo_config)
+    assert f"{count} posts read, {count} new" in output
+    assert f"Removed {count} earlier demo posts" in output
 
     db = Database(db_url)
     assert remove_demo_data(db) == count
