@@ -26,6 +26,7 @@ from monitor.classify import classify_lines
 from monitor.demo import run_demo
 from monitor.matching import Matcher
 from monitor.pipeline import Pipeline
+from monitor.quarantine import list_quarantined, quarantine_summary
 from monitor.queue import item_summary, list_items
 from monitor.scheduler import run_scheduler
 from monitor.scoring import Scorer
@@ -41,8 +42,13 @@ app = typer.Typer(
 )
 queue_app = typer.Typer(help="Work with the escalation queue.", no_args_is_help=True)
 models_app = typer.Typer(help="Inspect the installed classifier models.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Fetched items that could not be stored: look at them, retry them after a fix.",
+    no_args_is_help=True,
+)
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
+app.add_typer(quarantine_app, name="quarantine")
 
 out = Console()
 err = Console(stderr=True)
@@ -147,7 +153,8 @@ def poll(
         report = pipeline.poll(connector)
         failed |= report.failure is not None
         problems = [report.failure] if report.failure else []
-        problems += [f"{len(report.errors)} bad posts skipped"] if report.errors else []
+        if report.quarantined:
+            problems.append(f"{report.quarantined} quarantined (see `rufwacht quarantine list`)")
         table.add_row(
             report.source,
             str(report.fetched),
@@ -243,6 +250,66 @@ def queue_list(
             escape(str(item["text"] or "(gelöscht)")),
         )
     out.print(table)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per item.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the quarantined items, oldest first, with source, place and problem."""
+    with user_errors():
+        db = open_database(_load_settings(config))
+        with db.transaction() as session:
+            items = [quarantine_summary(item) for item in list_quarantined(session)]
+        db.dispose()
+    if as_json:
+        for item in items:
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "since", "tries", "source", "where"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            str(item["created_at"])[:16].replace("T", " "),
+            str(item["attempts"]),
+            escape(str(item["source"])),
+            escape(str(item["ref"])),
+            escape(str(item["problem"])),
+        )
+    out.print(table if items else "The quarantine is empty.")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Items to retry (default: all).", show_default=False)
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read quarantined items again and store those that now pass (exit 1 if any still fail)."""
+    setup_logging()
+    with user_errors():
+        settings = _load_settings(config)
+        db = open_database(settings)
+        with db.transaction() as session:
+            unknown = sorted(
+                set(ids or ()) - {item.id for item in list_quarantined(session, ids or ())}
+            )
+        if unknown:
+            raise ValueError(f"no quarantined item with id {', '.join(map(str, unknown))}")
+        outcomes = Pipeline.from_settings(settings, db).retry_quarantined(ids or ())
+        db.dispose()
+    for outcome in outcomes:
+        verdict = "stored" if outcome.stored else f"still failing: {outcome.problem}"
+        out.print(f"{outcome.id} {escape(outcome.ref)}: {escape(verdict)}", highlight=False)
+    stored = sum(outcome.stored for outcome in outcomes)
+    out.print(f"{stored} of {len(outcomes)} stored.")
+    if stored < len(outcomes):
+        raise typer.Exit(1)
 
 
 @models_app.command("list")
