@@ -134,12 +134,17 @@ SHORT_LINK_HOSTS = frozenset(
 """Short links hide where they lead; messenger links move the talk where no one moderates."""
 GENERIC_HOST_PARTS = {"de", "at", "ch", "eu", "com", "net", "org", "www", "online", "info", "app"}
 CUSTOMER_VOICE = _words(r"""
-    phishing\w*; (?<!kein )(?:fake|scam)\w*; betrug\w*; betrueger\w*; abzock\w*; masche;
+    phishing\w*; (?<!kein )(?:fake|scam)\w*; (?<!vor )betrug\w*; betrueger\w*; abzock\w*; masche;
     gefaelscht\w*; nicht (?:klicken|anklicken|aufrufen|oeffnen|antworten|eingeben); vorsicht;
-    warnt; warnen; gemeldet; blocken; (?:echt|serioes|offiziell)(?:,? oder)? ?\?; echt oder;
-    ist (?:das|die|der|sowas) (?:\w+ ){0,3}?(?:echt|serioes|offiziell); kennt (?:das|jemand);
-    (?:hat|weiss) (?:jemand|wer); wer weiss; hab(?:e)? (?:\w+ )?nicht geklickt
+    warnt; warnen; blocken; (?:hab|habe|haben)\w* (?:\w+ ){0,3}?gemeldet;
+    (?:echt|serioes|offiziell)(?:,? oder)? ?\?; echt oder; kennt (?:das|jemand);
+    ist (?:das|die|der|sowas) (?:\w+ ){0,3}?(?:echt|serioes|offiziell);
+    (?:hat|weiss) (?:jemand|wer); wer weiss; hab(?:e)? (?:\w+ )?nicht geklickt;
+    (?:sms|mail|e-mail|nachricht|anruf|brief)\w* (?:\w+ ){0,3}?(?:bekommen|erhalten|gekriegt);
+    (?:bekomme|bekam|kriege|krieg) (?:\w+ ){0,3}?(?:sms|mails?|e-mails?|anrufe?|nachrichten?);
+    muss (?:ich|sie|man) (?:\w+ ){0,2}?(?:zahlen|bezahlen|tun|machen)
 """)
+"""A customer asking whether a message is real, reporting one or warning others."""
 
 
 Evidence = list[tuple[int, str]]
@@ -215,5 +220,6 @@ def _automated(author: AuthorSignals) -> Evidence:
     if author.posts_last_24h is not None and author.posts_last_24h >= BULK_POSTS_PER_DAY:
         found.append((1, f"{author.posts_last_24h} Beiträge in 24 Stunden"))
     if author.account_age_days is not None and author.account_age_days < NEW_ACCOUNT_DAYS:
-        found.append((1, f"Konto erst {author.account_age_days} Tage alt"))
+        days = author.account_age_days
+        found.append((1, f"Konto erst {days} {'Tag' if days == 1 else 'Tage'} alt"))
     return found
