@@ -26,8 +26,8 @@ from classifiers.evaluation import (
     read_spam_cases,
     read_troll_cases,
 )
-from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.registry import list_models, load_classifier
+from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.troll import TrollScorer
 from connectors.base import SourceError
 from monitor.classify import classify_lines
