@@ -132,7 +132,9 @@ SHORT_LINK_HOSTS = frozenset(
     | {"shorturl.at", "t.ly", "linktr.ee", "t.me", "wa.me", "chat.whatsapp.com"}
 )
 """Short links hide where they lead; messenger links move the talk where no one moderates."""
-GENERIC_HOST_PARTS = {"de", "at", "ch", "eu", "com", "net", "org", "www", "online", "info", "app"}
+GENERIC_HOST_PARTS = frozenset(
+    {"de", "at", "ch", "eu", "com", "net", "org", "online", "info", "app"}
+)
 CUSTOMER_VOICE = _words(r"""
     phishing\w*; (?<!kein )(?:fake|scam)\w*; (?<!vor )betrug\w*; betrueger\w*; abzock\w*; masche;
     gefaelscht\w*; nicht (?:klicken|anklicken|aufrufen|oeffnen|antworten|eingeben); vorsicht;
@@ -196,15 +198,18 @@ def _routes(folded: str) -> Evidence:
 
 
 def _look_alike(folded: str) -> Evidence:
-    """Made-up hosts with a name the post itself uses (the brand it claims) in them."""
+    """Made-up hosts with a name the post itself uses (the brand it claims) in them; a host
+    under a domain the post names (hilfe.telekom.de beside "Telekom") is that site's own."""
     outside = URL.sub(" ", folded)
     words = set(re.findall(r"\w+", outside))
     hosts = []
     for host in _hosts(folded):
-        name = host.removeprefix("www.").rsplit(".", 1)[0]
-        parts = {part for part in re.split(r"[.-]", name) if len(part) > 1} - GENERIC_HOST_PARTS
-        made_up = ("-" in name or "." in name) and name not in outside
-        if DISGUISED_TLD.search(host) or (made_up and parts & words):
+        labels = host.removeprefix("www.").split(".")[:-1]
+        if re.search(rf"(?<!\w){re.escape(labels[-1])}(?!\w)", outside):
+            continue
+        parts = {part for label in labels for part in label.split("-") if len(part) > 1}
+        made_up = len(labels) > 1 or "-" in labels[-1]
+        if DISGUISED_TLD.search(host) or (made_up and (parts - GENERIC_HOST_PARTS) & words):
             hosts.append(host)
     return [(2, f"Adresse gibt sich als Marke aus ({_quoted(hosts)})")] if hosts else []
 

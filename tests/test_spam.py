@@ -70,6 +70,7 @@ def test_an_unambiguous_phishing_notice_is_spam_even_from_an_old_account() -> No
         "Die Bahn verlost angeblich BahnCards, hat jemand da mitgemacht? bahn.de/gewinnspiel",
         "Schreibt mir bitte eine DM @DHLPaket, mein Paket ist seit 5 Tagen weg",
         "Bitte Adresse bestätigen: dhl-paket.example – ist diese SMS echt oder Phishing?",
+        "Telekom-Hilfe sagt, ich soll hier nachsehen: hilfe.telekom.de/router – Router tot",
     ],
 )
 def test_a_new_customer_with_a_link_or_an_offer_is_not_spam(text: str) -> None:
