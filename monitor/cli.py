@@ -18,8 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
-from classifiers.evaluation import evaluate, evaluate_trolls, read_labelled_tsv, read_troll_cases
+from classifiers.evaluation import (
+    evaluate,
+    evaluate_spam,
+    evaluate_trolls,
+    read_labelled_tsv,
+    read_spam_cases,
+    read_troll_cases,
+)
 from classifiers.registry import list_models, load_classifier
+from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.troll import TrollScorer
 from connectors.base import SourceError
 from monitor.classify import classify_lines
@@ -181,13 +189,14 @@ def classify(config: ConfigOption = None) -> None:
 
 @app.command(name="eval")
 def evaluate_command(
-    task: Annotated[str, typer.Option(help="sentiment, offensive or troll")],
+    task: Annotated[str, typer.Option(help="sentiment, offensive, troll or spam")],
     data: Annotated[
         Path,
         typer.Option(
             help="Labelled TSV file (text, label columns); for troll a JSONL file of cases "
             "(text, author, history, label troll/not_troll, threat), e.g. "
-            "tests/data/troll_cases.jsonl."
+            "tests/data/troll_cases.jsonl; for spam a JSONL file of posts (text, author, label "
+            "spam/not_spam)."
         ),
     ],
     model: Annotated[
@@ -201,10 +210,14 @@ def evaluate_command(
 ) -> None:
     """Measure a classifier on labelled data and print the figures as JSON."""
     with user_errors():
-        if task not in (*TASK_LABELS, "troll"):
-            raise ValueError(f"--task must be one of {', '.join(TASK_LABELS)}, troll, not {task!r}")
+        if task not in (*TASK_LABELS, "troll", "spam"):
+            raise ValueError(
+                f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, not {task!r}"
+            )
         settings = _load_settings(config)
-        if task == "troll":
+        if task == "spam":  # rules only: --model does not apply
+            figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
+        elif task == "troll":
             offensive = load_classifier(model or settings.classifiers.offensive, "offensive")
             scorer = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
             figures = evaluate_trolls(scorer, read_troll_cases(data))
