@@ -19,6 +19,7 @@ from classifiers.troll import TrollResult
 from connectors.base import Connector, Page, SourceError
 from monitor.flagging import decide
 from monitor.history import author_history
+from monitor.logs import redact
 from monitor.matching import Matcher
 from monitor.queue import enqueue
 from monitor.scoring import Scorer, author_signals
@@ -88,7 +89,7 @@ class Pipeline:
 
     def _fail(self, report: PollReport, problem: str) -> None:
         log.error("%s: %s", report.source, problem)
-        report.failure = problem
+        report.failure = redact(problem)  # `poll --once` prints it
         with self.db.transaction() as session:
             mark_failing(session, report.source, problem)
 
