@@ -127,7 +127,7 @@ def init(
         config.write_text(example_config_text(), encoding="utf-8")
         settings = _load_settings(config)
         open_database(settings).dispose()
-    out.print(f"Wrote {config} and prepared {settings.storage.url}.")
+    out.print(f"Wrote {config} and prepared {redact(settings.storage.url)}.")
 
 
 @app.command()
