@@ -65,7 +65,7 @@ def register_secrets(*values: str) -> None:
 def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
     """Register the credentials the config names (every `*_env` variable) and its DB password."""
     credentials = [
-        environ.get(variable, "")
+        environ.get(variable, "").strip()  # as the connectors read it
         for _, source in settings.sources
         for key, variable in source
         if key.endswith("_env") and isinstance(variable, str)
