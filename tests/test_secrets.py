@@ -67,26 +67,28 @@ def run_until_first_polls(log_format: str, config: Path, env: dict[str, str]) ->
     with log.open("wb") as out:
         process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)
         deadline = time.monotonic() + 120
-        while not all(f"{s}:fetched" in squeezed(log.read_text("utf-8")) for s in LIVE):
-            assert process.poll() is None, log.read_text("utf-8")
-            assert time.monotonic() < deadline, "no poll within 120 s"
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
+        try:
+            while not all(f"{s}:fetched" in squeezed(log.read_text("utf-8")) for s in LIVE):
+                assert process.poll() is None, log.read_text("utf-8")
+                assert time.monotonic() < deadline, "no poll within 120 s"
+                time.sleep(0.2)
+        finally:
+            process.send_signal(signal.SIGINT)  # a no-op once it has exited
         assert process.wait(timeout=60) == 0
     output = log.read_text("utf-8")
     assert_no_secrets("rufwacht run", output)
     return output
 
 
-def database_dump(url: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, as tuples."""
+def database_dump(url: str) -> dict[str, list[dict[str, object]]]:
+    """Every row of every table."""
     engine = create_engine(url)
     try:
         metadata = MetaData()
         metadata.reflect(engine)
         with engine.connect() as connection:
             return {
-                table.name: [tuple(row) for row in connection.execute(select(table))]
+                table.name: [dict(row._mapping) for row in connection.execute(select(table))]
                 for table in metadata.sorted_tables
             }
     finally:
@@ -121,9 +123,12 @@ def test_no_command_reveals_a_credential(
     for output in (polled, failed, ran):  # tweepy logged its request headers, redacted
         assert "'Authorization':'Bearer***'" in squeezed(output)
     assert "REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET" in " ".join(failed.split())
+    if log_format == "json":  # `run` writes nothing but its log
+        assert all(json.loads(line)["message"] for line in ran.splitlines())
     dump = database_dump(db)
     assert dump["posts"] and dump["queue_items"]
-    assert ("reddit", "failing") in {(row[0], row[2]) for row in dump["source_states"]}
+    states = {row["source"]: row["status"] for row in dump["source_states"]}
+    assert states["reddit"] == "failing"
     assert_no_secrets("the database", repr(dump))
 
 
