@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.logs import LogFormat, setup_logging
+from monitor.storage.database import Database
+from monitor.storage.source_states import mark_failing, source_states
 from tests.conftest import LIVE_ENV, live_config
 from tests.fakes import reddit
 from tests.fakes.reddit import FakeReddit
@@ -162,3 +164,13 @@ def test_third_party_records_are_redacted_at_every_level_with_their_tracebacks(
         assert [r["level"] for r in records] == ["WARNING", "ERROR", "CRITICAL", "DEBUG"]
         assert records[3]["logger"] == "tweepy.client"
         assert "Traceback" in records[3]["exc"]
+
+
+def test_a_stored_source_error_keeps_no_token(db: Database) -> None:
+    url = "https://oauth.reddit.com/r/de/new?access_token={}&limit=100"
+    problem = "unexpected error: HTTPError('503 Server Error for url: {}')"
+    with db.transaction() as session:
+        mark_failing(session, "reddit", problem.format(url.format(reddit.ACCESS_TOKEN)))
+    with db.transaction() as session:
+        (state,) = source_states(session)
+    assert state.last_error == problem.format(url.format("***"))
