@@ -42,7 +42,7 @@ _SECRET_FIELD = re.compile(
     rf"""(?i)(?P<key>(?:{_SECRET_KEYS})\\?['"]?\s*[:=]\s*)"""  # JSON, dict repr, query, form
     r"""(?:(?P<q>\\"|"|')(?:\\.|[^\\])*?(?P=q)|[^\s&,;}\]'"\\]+)"""
 )
-URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(@)")
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(@)")
 
 _known: set[str] = set()
 _known_pattern: re.Pattern[str] | None = None
@@ -70,7 +70,7 @@ def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
         for key, variable in source
         if key.endswith("_env") and isinstance(variable, str)
     ]
-    passwords = [unquote(m["password"]) for m in URL_PASSWORD.finditer(settings.storage.url)]
+    passwords = [unquote(m["password"]) for m in _URL_PASSWORD.finditer(settings.storage.url)]
     register_secrets(*credentials, *passwords)
 
 
@@ -81,7 +81,7 @@ def redact(text: str) -> str:
     text = _AUTHORIZATION.sub(rf"\g<1>\g<2>{MASK}", text)
     text = _BEARER.sub(rf"\g<1>{MASK}", text)
     text = _SECRET_FIELD.sub(rf"\g<key>\g<q>{MASK}\g<q>", text)
-    return URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
 
 
 _PLAIN = logging.Formatter()
