@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
@@ -32,14 +31,20 @@ from classifiers.troll import TrollScorer
 from connectors.base import SourceError
 from monitor.classify import classify_lines
 from monitor.demo import run_demo
+from monitor.logs import LogFormat, protect_settings, redact, setup_logging
 from monitor.matching import Matcher
 from monitor.pipeline import Pipeline
 from monitor.quarantine import list_quarantined, quarantine_summary
 from monitor.queue import item_summary, list_items
 from monitor.scheduler import run_scheduler
 from monitor.scoring import Scorer
-from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, Settings, example_config_text
-from monitor.settings import load_settings as _load_settings
+from monitor.settings import (
+    DEFAULT_CONFIG_NAME,
+    ConfigError,
+    Settings,
+    example_config_text,
+    load_settings,
+)
 from monitor.sources import SourcePlan, plan_sources
 from monitor.storage.database import Database, StorageError
 
@@ -79,18 +84,31 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, StorageError, ModelLoadError, SourceError, ValueError, OSError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
 
 
-def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-    )
-    for noisy in ("apscheduler", "urllib3", "prawcore", "httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+@app.callback()
+def main(
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            envvar="RUFWACHT_LOG_FORMAT",
+            help="Logs on stderr as text, or as one JSON object per line; secrets are redacted.",
+        ),
+    ] = LogFormat.text,
+) -> None:
+    """Install the redacting log handler before any command can log."""
+    setup_logging(log_format)
+
+
+def _load_settings(config: Path | None) -> Settings:
+    """The config, its credentials registered for redaction before anything can log them."""
+    settings = load_settings(config)
+    protect_settings(settings, os.environ)
+    return settings
 
 
 def open_database(settings: Settings) -> Database:
@@ -100,8 +118,9 @@ def open_database(settings: Settings) -> Database:
 
 
 def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
-    """What `run` and `poll` share: logging, settings, database, sources and models."""
-    setup_logging(verbose)
+    """What `run` and `poll` share: log level, settings, database, sources and models."""
+    if verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
         settings = _load_settings(config)
         plan = plan_sources(settings, os.environ)
@@ -122,7 +141,7 @@ def init(
         config.write_text(example_config_text(), encoding="utf-8")
         settings = _load_settings(config)
         open_database(settings).dispose()
-    out.print(f"Wrote {config} and prepared {settings.storage.url}.")
+    out.print(f"Wrote {config} and prepared {redact(settings.storage.url)}.")
 
 
 @app.command()
@@ -344,7 +363,6 @@ def demo(
     reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
-    setup_logging()
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)

@@ -21,6 +21,7 @@ from classifiers.troll import TrollResult
 from connectors.base import Connector, Page, SourceError, describe
 from monitor.flagging import decide
 from monitor.history import author_history
+from monitor.logs import redact
 from monitor.matching import Matcher
 from monitor.quarantine import (
     POST_FORMAT,
@@ -129,7 +130,7 @@ class Pipeline:
 
     def _fail(self, report: PollReport, problem: str) -> None:
         log.error("%s: %s", report.source, problem)
-        report.failure = problem
+        report.failure = redact(problem)  # `poll --once` prints it
         with self.db.transaction() as session:
             mark_failing(session, report.source, problem)
 
