@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from classifiers.troll import AuthorSignals, _words, fold
+from classifiers.troll import AuthorSignals, fold, word_alternatives
 
 SPAM_RULES_VERSION = "spam-rules-2.0"
 
@@ -39,7 +39,7 @@ NEW_ACCOUNT_DAYS = 30
 LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "Zahlungs- oder Datenaufforderung",
-        _words(r"""
+        word_alternatives(r"""
             (?:bestaetigen|aktualisieren|verifizieren|legitimieren|entsperren|begleichen)(?: sie)?;
             (?:jetzt|sofort|hier|online|bitte) (?:\S+ ){0,3}?(?:be)?zahlen;
             (?:jetzt|sofort|hier|bitte) (?:\w+ ){0,2}?(?:einloesen|stornieren|erweitern|anfordern);
@@ -57,7 +57,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Gewinnspiel",
-        _words(r"""
+        word_alternatives(r"""
             verlos\w*; verschenk\w*; gewinnspiel\w*; gewinner\w*; gewinnen?; zu gewinnen;
             abzugeben; ausgewaehlt; herzlichen glueckwunsch; mystery-?box; nur versand zahlen;
             teilnahme\w*; teilnehmer\w*; so nimmst du teil
@@ -65,7 +65,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Empfehlungslink oder -code",
-        _words(r"""
+        word_alternatives(r"""
             mein(?:en|em|e)? (?:\w+ )?(?:werbe|empfehlungs|partner|einladungs)?(?:link|code);
             \w*(?:empfehlungs|werbe|partner)(?:link|code)\w*; freunde[- ]?werben; freundewerben;
             ref=\w*; und ich auch; und ich \d+ ?€
@@ -73,7 +73,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Geldverdienen-Versprechen",
-        _words(r"""
+        word_alternatives(r"""
             verdiene; verdienen; verdienst; nebenjob\w*; nebenverdienst; passives einkommen;
             von (?:zu ?hause|der couch); keine (?:erfahrung|bewerbung|vorkenntnisse) noetig;
             [\d.,–-]+ ?€ ?(?:/ ?(?:std|h)|pro (?:stunde|tag|woche)|am tag|die stunde);
@@ -84,7 +84,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Krypto- oder Trading-Werbung",
-        _words(r"""
+        word_alternatives(r"""
             krypto\w*; crypto; bitcoin\w*; token; memecoin\w*; \$[a-z]{3,6}; presale; airdrop;
             wallets?; usdt; apy; web3; blockchain\w*; \w*trading\w*; trade[nt]?; tradet;
             \d+x seit; 100x; financial advice; coingecko; uniswap
@@ -92,7 +92,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Verkaufsangebot",
-        _words(r"""
+        word_alternatives(r"""
             nur (?:heute|diese woche|solange); solange der vorrat; hammer ?deals?; #deals?;
             #angebot; \d+ ?% (?:unter|guenstiger|rabatt); rabatt\w*; spare\w* bis zu;
             sofortbonus; startguthaben; wechselbonus; 0 ?€ zuzahlung; wechsle jetzt;
@@ -106,7 +106,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "Angeblicher Kundenservice",
-        _words(r"""
+        word_alternatives(r"""
             (?:schick|schreib|sende|kontaktier|dm|pn)\w* (?:\w+ )?uns\w*;
             (?:dein|euer|ihr|unser)(?:em|en)? (?:\w+ ){0,2}?(?:team|support|kundenservice);
             offizielle \w* ?support; helfe nebenbei; techniker bei; \w*-?mitarbeiter hier;
@@ -116,7 +116,7 @@ LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
         """),
     ),
 )
-CONTACT = _words(r"""
+CONTACT = word_alternatives(r"""
     link (?:in|im) (?:der )?(?:bio|profil); (?:in|im) (?:meiner|meinem) (?:bio|profil);
     in meinem profil; ersten kommentar; dms?; pn; direktnachricht; privatnachricht; whatsapp;
     telegram\w*; qr-?code; 0x[0-9a-f]{8,}; \+49 ?\d+; 01[5-7]\d[\d ]{6,};
@@ -135,7 +135,7 @@ SHORT_LINK_HOSTS = frozenset(
 GENERIC_HOST_PARTS = frozenset(
     {"de", "at", "ch", "eu", "com", "net", "org", "online", "info", "app"}
 )
-CUSTOMER_VOICE = _words(r"""
+CUSTOMER_VOICE = word_alternatives(r"""
     phishing\w*; (?<!kein )(?:fake|scam)\w*; (?<!vor )betrug\w*; betrueger\w*; abzock\w*; masche;
     gefaelscht\w*; nicht (?:klicken|anklicken|aufrufen|oeffnen|antworten|eingeben); vorsicht;
     warnt; warnen; blocken; (?:hab|habe|haben)\w* (?:\w+ ){0,3}?gemeldet;
