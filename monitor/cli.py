@@ -323,7 +323,6 @@ def quarantine_retry(
     config: ConfigOption = None,
 ) -> None:
     """Read quarantined items again and store those that now pass (exit 1 if any still fail)."""
-    setup_logging()
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)

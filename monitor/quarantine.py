@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from connectors import CONNECTOR_CLASSES
 from connectors.base import Post, Rejected
+from monitor.logs import redact
 from monitor.storage.models import QuarantinedItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,20 @@ def quarantine(
     """Keep each rejected item with its bounded payload; log it once, with a short excerpt."""
     for item in items:
         complete = len(item.payload) <= MAX_PAYLOAD_CHARS
+        problem = redact(item.problem)[:MAX_PROBLEM_CHARS]
         session.add(
             QuarantinedItem(
                 source=source,
                 payload_format=payload_format,
                 ref=item.ref[:MAX_PROBLEM_CHARS],
-                problem=item.problem[:MAX_PROBLEM_CHARS],
+                problem=problem,
                 payload=item.payload[:MAX_PAYLOAD_CHARS],
                 payload_complete=complete,
                 attempts=0,
             )
         )
         excerpt = item.payload[:EXCERPT_CHARS] + ("…" if len(item.payload) > EXCERPT_CHARS else "")
-        log.error("%s: %s: %s (quarantined; payload %r)", source, item.ref, item.problem, excerpt)
+        log.error("%s: %s: %s (quarantined; payload %r)", source, item.ref, problem, excerpt)
 
 
 def refused_post(post: Post, problem: str) -> Rejected:
@@ -87,7 +89,7 @@ def reparse(item: QuarantinedItem) -> Post:
 
 
 def mark_failed_again(item: QuarantinedItem, problem: str) -> None:
-    item.problem = problem[:MAX_PROBLEM_CHARS]
+    item.problem = redact(problem)[:MAX_PROBLEM_CHARS]
     item.attempts += 1
     item.retried_at = utcnow()
 
