@@ -6,15 +6,18 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sklearn.metrics import f1_score, precision_recall_fscore_support, precision_score, recall_score
 
 from classifiers.base import TASK_LABELS, TextClassifier
+from classifiers.spam import spam_reasons
 from classifiers.troll import AuthorSignals, HistorySignals, TrollScorer
+
+T = TypeVar("T")
 
 # Corpus label spellings that mean a canonical label (GermEval 2021 says "toxic").
 LABEL_ALIASES = {"offensive": {"toxic": "offensive"}, "sentiment": {}}
@@ -114,16 +117,25 @@ def read_troll_cases(path: Path | str) -> list[TrollCase]:
     """Labelled troll cases, one JSON object per line: `text`, `author` (`account_age_days`,
     `followers`, `posts_last_24h`), `history` (HistorySignals fields), `label` (`troll` or
     `not_troll`) and `threat` (bool); a bad line raises naming its number."""
-    cases = []
+    return _read_jsonl(path, _troll_case, "troll case")
+
+
+def _read_jsonl(path: Path | str, parse: Callable[[dict[str, Any]], T], what: str) -> list[T]:
+    """One parsed object per non-blank line; a bad line raises naming its number."""
+    items = []
     for line_no, line in enumerate(Path(path).read_text("utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                cases.append(_troll_case(json.loads(line)))
+                items.append(parse(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{line_no}: not a troll case: {exc!r}") from exc
-    if not cases:
-        raise ValueError(f"{path}: no troll cases")
-    return cases
+                raise ValueError(f"{path}:{line_no}: not a {what}: {exc!r}") from exc
+    if not items:
+        raise ValueError(f"{path}: no {what}s")
+    return items
+
+
+def _author(record: dict[str, Any]) -> AuthorSignals:
+    return AuthorSignals(*(record["author"].get(f.name) for f in fields(AuthorSignals)))
 
 
 def _troll_case(record: dict[str, Any]) -> TrollCase:
@@ -131,7 +143,7 @@ def _troll_case(record: dict[str, Any]) -> TrollCase:
         raise ValueError("label must be troll or not_troll, threat true or false")
     return TrollCase(
         text=str(record["text"]),
-        author=AuthorSignals(*(record["author"].get(f.name) for f in fields(AuthorSignals))),
+        author=_author(record),
         history=HistorySignals(**record["history"]),
         troll=record["label"] == "troll",
         threat=record["threat"],
@@ -158,6 +170,53 @@ def evaluate_trolls(scorer: TrollScorer, cases: Sequence[TrollCase]) -> dict[str
             for signal in truths
         },
         "posts_per_s": _round(len(cases) / seconds) if seconds > 0 else None,
+    }
+
+
+@dataclass(frozen=True)
+class SpamCase:
+    """A post with its author's signals and whether a human called it spam."""
+
+    text: str
+    author: AuthorSignals
+    spam: bool
+
+
+def read_spam_cases(path: Path | str) -> list[SpamCase]:
+    """Labelled spam cases, one JSON object per line: `text`, `author` (AuthorSignals fields)
+    and `label` (`spam` or `not_spam`); other fields are ignored."""
+    return _read_jsonl(path, _spam_case, "spam case")
+
+
+def _spam_case(record: dict[str, Any]) -> SpamCase:
+    if record["label"] not in ("spam", "not_spam"):
+        raise ValueError("label must be spam or not_spam")
+    return SpamCase(str(record["text"]), _author(record), record["label"] == "spam")
+
+
+def evaluate_spam(cases: Sequence[SpamCase]) -> dict[str, Any]:
+    """Precision, recall and F1 of `spam_reasons` on labelled cases, with the confusion counts
+    so a reader sees how many customers a figure costs."""
+    truth = [c.spam for c in cases]
+    said = [bool(spam_reasons(c.text, c.author)) for c in cases]
+    pairs = list(zip(truth, said, strict=True))
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        truth, said, average="binary", zero_division=0
+    )
+    return {
+        "n": len(cases),
+        "spam": {
+            "support": sum(truth),
+            "precision": _round(precision),
+            "recall": _round(recall),
+            "f1": _round(f1),
+        },
+        "confusion": {
+            "true_spam": pairs.count((True, True)),
+            "false_spam": pairs.count((False, True)),
+            "missed_spam": pairs.count((True, False)),
+            "true_not_spam": pairs.count((False, False)),
+        },
     }
 
 

@@ -79,7 +79,7 @@ def fold(text: str) -> str:
     return re.sub(r"[’‘´`]", "'", text)
 
 
-def _words(alternatives: str) -> re.Pattern[str]:
+def word_alternatives(alternatives: str) -> re.Pattern[str]:
     r"""Whole-word alternatives, separated by ';', over folded text (`\w*` allows endings)."""
     parts = [part.strip() for part in alternatives.split(";") if part.strip()]
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
@@ -87,7 +87,7 @@ def _words(alternatives: str) -> re.Pattern[str]:
 
 # --- text cues --------------------------------------------------------------------------
 
-_INSULT = _words(r"""
+_INSULT = word_alternatives(r"""
     (?:voll)?idiot\w*; vollpfosten; versager\w*; penner; wichser\w*; arschloe?ch\w*;
     hurensoe?hne?; missgeburt\w*; spast\w*; mongo\w*; trottel\w*; depp(?:en)?; schwachmat\w*;
     hohlbirne\w*; hirntot\w*; hirnlos\w*; loser; clowns?; witzfigur\w*; abschaum; gesindel;
@@ -99,16 +99,18 @@ _CLOWN_EMOJI = re.compile("\U0001f921")
 
 # Every match adds to the provocation signal: one cue 0.7, two or more 1.
 _PROVOCATION = (
-    _words(r"""
+    word_alternatives(r"""
         wer'?s glaubt; angeblich\w*; zufall\s*\?; nur mal so; frage fuer einen freund;
         ich stelle? (?:ja )?nur fragen; ich sag(?:e)? ja nur; nur so ein gedanke; man darf ja;
         selbst nachdenken; eigene meinung bilden; hinterfragt; alles gelogen; selbst schuld;
         fanboys?; zensur; bezahlte trolle; gekauft\w*; schlafschaf\w*; wacht auf;
         luegen(?:presse|konzern\w*); systemmedien; boykott\w*; teilen\s*!
     """),
-    _words(r"(?:interessant|komisch|seltsam|spannend|merkwuerdig|auffaellig),? (?:dass|wie)"),
-    _words(r"(?:verschweig|vertusch|verheimlich|schoenred)\w*"),
-    _words(r"""
+    word_alternatives(
+        r"(?:interessant|komisch|seltsam|spannend|merkwuerdig|auffaellig),? (?:dass|wie)"
+    ),
+    word_alternatives(r"(?:verschweig|vertusch|verheimlich|schoenred)\w*"),
+    word_alternatives(r"""
         denkt? (?:mal )?(?:drueber|darueber) nach; wie ?viel (?:zahlt|bezahlt|kriegt);
         faellt (?:das )?(?:eigentlich )?(?:keinem|niemandem)
     """),
@@ -122,35 +124,35 @@ _CONCRETE: dict[str, tuple[float, re.Pattern[str]]] = {
     "Zahlen": (1.0, re.compile(r"\d")),
     "Zeitangabe": (
         1.0,
-        _words(r"""
+        word_alternatives(r"""
         seit; gestern; heute; vorgestern; morgens?; abends?; montag; dienstag; mittwoch;
         donnerstag; freitag; samstag; sonntag; uhr; minuten?; stunden?; tagen?; wochen?
     """),
     ),
     "Wiederholung": (
         1.0,
-        _words(r"""
+        word_alternatives(r"""
         (?<!nie )wieder; erneut; immer noch; noch immer; zum \w+ mal; \w+ mal in folge
     """),
     ),
-    "Vorgangsnummer": (1.0, _words(r"\w*nummer\w*; nr\.?; ticket \d+; auftrag\w*")),
+    "Vorgangsnummer": (1.0, word_alternatives(r"\w*nummer\w*; nr\.?; ticket \d+; auftrag\w*")),
     "Ort": (
         1.0,
-        _words(r"""
+        word_alternatives(r"""
         hbf; hauptbahnhof; bahnhof; bahnsteig; gleis; filiale; depot; haustuer; briefkasten;
         nachbar\w*; wagen
     """),
     ),
     "Forderung/Erstattung": (
         1.0,
-        _words(r"""
+        word_alternatives(r"""
         erstatt\w*; entschaedigung\w*; fahrgastrechte\w*; geld zurueck; gutschrift; ersatz;
         reklamation\w*; wer zahlt; wann kommt; wie lange
     """),
     ),
     "Produkt/Leistung": (
         0.5,
-        _words(r"""
+        word_alternatives(r"""
         zug; zuege; ice; ic; re ?\d*; rb ?\d*; s-?bahn; bus; ersatzbus; anschluss; tickets?;
         fahrkarte\w*; reservierung\w*; sitzplatz\w*; klimaanlage; toilette\w*; pakete?;
         sendung\w*; lieferung\w*; packstation; router; leitung; internet; wlan; netz; empfang;
@@ -160,7 +162,7 @@ _CONCRETE: dict[str, tuple[float, re.Pattern[str]]] = {
     ),
     "Störung": (
         0.5,
-        _words(r"""
+        word_alternatives(r"""
         ausgefallen; faellt aus; ausfall\w*; verspaet\w*; kaputt\w*; defekt\w*; stoerung\w*;
         stuerzt\w*; abgestuerzt; kein (?:netz|internet|empfang); nicht (?:da|angekommen|zugestellt)
     """),
@@ -169,7 +171,7 @@ _CONCRETE: dict[str, tuple[float, re.Pattern[str]]] = {
 
 # --- threats -------------------------------------------------------------------------------
 
-_CONDITION = _words(r"""
+_CONDITION = word_alternatives(r"""
     (?:wenn|falls|solange) (?:ihr|du|sie); sonst; entweder; oder ich; letzte warnung;
     ihr habt (?:noch )?(?:zeit )?bis; gebe? euch (?:noch )?(?:zeit )?bis; tick tack
 """)
@@ -184,7 +186,7 @@ _DOXXING = re.compile(
     r"(?<!\w)(?:poste|veroeffentliche|verbreite|leake)(?!\w)[^.!?]{0,80}?"
     r"(?<!\w)(?:adresse|(?:handy|telefon)nummer|wohnort|privatadresse)(?!\w)"
 )
-_VIOLENCE = _words(r"""
+_VIOLENCE = word_alternatives(r"""
     umbringen; abstechen; abknallen; erschiessen; erschlagen; totschlagen; abfackeln;
     fackelt [^.!?]{0,40} ab; anzuenden; in die luft (?:jagen|sprengen); kalt ?machen;
     verpruegel\w*; aufs maul; auf die fresse; fresse polier\w*; polier\w* (?:\w+ ){0,2}fresse;
@@ -194,7 +196,7 @@ _SHOW_UP = re.compile(
     r"(?<!\w)(?:stehe|stehen|komme|kommen|tauche|tauchen)(?!\w)[^.!?]{0,60}?"
     r"(?<!\w)(?:leuten|jungs|kumpels|freunden|maennern)(?!\w)"
 )
-_INTIMIDATION = _words(r"""
+_INTIMIDATION = word_alternatives(r"""
     weiss,? wo [^.!?]{0,40}wohn\w*;
     passt (?:\w+ ){0,2}auf[^.!?]{0,60}(?:nachts|dunkel\w*|nach hause|allein\w*|feierabend);
     soll sich (?:bei mir )?(?:besser |lieber )?nicht (?:mehr )?blicken lassen;

@@ -8,16 +8,53 @@ re-fetches a page instead of skipping it.
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 Cursor = dict[str, Any]
 """A connector's own position state (e.g. one `since_id` per query), stored as JSON."""
+
+
+KEPT_CONTROLS = frozenset("\n\t")
+
+
+def clean_text(text: str) -> str:
+    """Text as every database can store it: NUL, other control characters and lone surrogates
+    removed, line ends unified. PostgreSQL refuses NUL and surrogates where SQLite takes them,
+    so without this the two backends would store different posts."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isprintable():
+        return text
+    return "".join(
+        char
+        for char in text
+        if char in KEPT_CONTROLS or unicodedata.category(char) not in ("Cc", "Cs")
+    )
+
+
+def clean_payload(value: Any) -> Any:
+    """`clean_text` applied to every string in a JSON-like payload, keys included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Mapping):
+        return {clean_text(str(k)): clean_payload(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_payload(v) for v in value]
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(clean_text)]
+
+
+MAX_COUNT = 2**31 - 1
+"""Counts beyond a database INTEGER are broken payloads (no account has two billion followers)."""
 
 
 class Author(BaseModel):
@@ -25,13 +62,13 @@ class Author(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    platform_id: str | None = None
-    handle: str = Field(min_length=1, max_length=200)
-    display_name: str | None = None
-    created_at: datetime | None = None
-    account_age_days: int | None = Field(default=None, ge=0)
-    followers: int | None = Field(default=None, ge=0)
-    posts_last_24h: int | None = Field(default=None, ge=0)
+    platform_id: CleanText | None = None
+    handle: Annotated[CleanText, Field(min_length=1, max_length=200)]
+    display_name: CleanText | None = None
+    created_at: AwareDatetime | None = None
+    account_age_days: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    followers: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    posts_last_24h: int | None = Field(default=None, ge=0, le=MAX_COUNT)
 
     @property
     def key(self) -> str:
@@ -49,15 +86,35 @@ class Post(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     platform: str = Field(min_length=1, max_length=32)
-    platform_id: str = Field(min_length=1, max_length=128)
-    text: str = Field(max_length=MAX_TEXT_CHARS)
-    url: str | None = None
-    language: str | None = None
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    platform_id: Annotated[CleanText, Field(min_length=1, max_length=128)]
+    text: Annotated[CleanText, Field(max_length=MAX_TEXT_CHARS)]
+    url: CleanText | None = None
+    language: Annotated[CleanText, Field(max_length=16)] | None = None
+    created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     author: Author | None = None
     metrics: dict[str, int] = Field(default_factory=dict)
-    parent_id: str | None = None
-    raw: dict[str, Any] = Field(default_factory=dict)
+    parent_id: CleanText | None = None
+    raw: Annotated[dict[str, Any], AfterValidator(clean_payload)] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A payload item that could not become a `Post`. The monitor quarantines it with its
+    payload, so a poison item never stalls its source and is never silently dropped."""
+
+    ref: str
+    """Where it was: "tweet 12", "feed.jsonl line 60"."""
+    problem: str
+    payload: str
+    """The item as received (JSON where it was JSON), for the operator and for a retry."""
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.problem}"
+
+
+def json_payload(item: Any) -> str:
+    """A payload item as JSON text; values JSON cannot hold are written as their `str`."""
+    return json.dumps(item, ensure_ascii=False, default=str)
 
 
 @dataclass
@@ -66,7 +123,14 @@ class Page:
 
     posts: list[Post]
     cursor: Cursor
-    errors: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Problems of the page as a whole (e.g. a response without author details)."""
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem of the page as one line each, page-wide notes first."""
+        return [*self.notes, *map(str, self.rejected)]
 
 
 @dataclass(frozen=True)
@@ -108,6 +172,13 @@ class Connector(ABC):
     @abstractmethod
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
         """Yield pages of posts newer than `cursor`, oldest page first where the API allows."""
+
+    @classmethod
+    @abstractmethod
+    def reparse(cls, payload: str) -> Post:
+        """Build the post from a quarantined `Rejected.payload` again (after a fix).
+
+        Raises `ValueError` naming what is still wrong."""
 
 
 class SourceSettings(BaseModel):

@@ -9,6 +9,7 @@ next walk re-reads that stretch and sends only what it has not sent yet.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -30,9 +31,11 @@ from connectors.base import (
     Cursor,
     Page,
     Post,
+    Rejected,
     SearchTerms,
     SourceError,
     describe,
+    json_payload,
 )
 from connectors.capabilities import ReplyResult
 from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
@@ -260,72 +263,91 @@ class RedditConnector(Connector):
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
         states = {feed.key: cursor[feed.key] for feed in self.feeds if feed.key in cursor}
         for feed in self.feeds:
-            for posts, errors, state in self._read(
-                feed, FeedState.from_cursor(states.get(feed.key))
-            ):
+            for page, state in self._read(feed, FeedState.from_cursor(states.get(feed.key))):
                 states[feed.key] = state.to_cursor()
-                yield Page(posts=posts, cursor=dict(states), errors=errors)
+                page.cursor = dict(states)
+                yield page
 
-    def _read(
-        self, feed: Feed, state: FeedState
-    ) -> Iterator[tuple[list[Post], list[str], FeedState]]:
+    def _read(self, feed: Feed, state: FeedState) -> Iterator[tuple[Page, FeedState]]:
         now = self.clock()
         floor = state.floor(now - self.settings.backfill_hours * 3600)
-        items, errors = self._walk(feed, time_filter(timedelta(seconds=now - floor)), floor, state)
+        items, rejected = self._walk(
+            feed, time_filter(timedelta(seconds=now - floor)), floor, state
+        )
         if not items:
-            yield [], errors, state
+            yield Page(posts=[], cursor={}, rejected=rejected), state
             return
         items.reverse()
         size = self.settings.page_size
         for chunk in (items[start : start + size] for start in range(0, len(items), size)):
-            posts, problems = self._parse(feed, chunk)
+            page = self._parse(feed, chunk)
+            page.rejected[:0] = rejected
             state = state.advance({vars(item)["name"]: vars(item)["created_utc"] for item in chunk})
-            yield posts, errors + problems, state
-            errors = []
+            yield page, state
+            rejected = []
 
     def _walk(
         self, feed: Feed, period: str, floor: float, state: FeedState
-    ) -> tuple[list[Any], list[str]]:
-        """Items newer than `floor` not sent before, newest first."""
+    ) -> tuple[list[Any], list[Rejected]]:
+        """Items newer than `floor` not sent before, newest first, and the unusable ones."""
         listing = feed.listing(period)
         latest = self.clock() + CLOCK_SKEW.total_seconds()
         items: list[Any] = []
-        errors: list[str] = []
+        rejected: list[Rejected] = []
         while (item := self._call(feed.what, lambda: next(listing, None))) is not None:
             data = vars(item)
             name, created = data.get("name"), data.get("created_utc")
             if not isinstance(name, str) or not isinstance(created, int | float):
-                errors.append(f"{feed.what}: item {data.get('id', '?')} lacks name or created_utc")
+                ref = f"{feed.what}: item {data.get('id', '?')}"
+                rejected.append(Rejected(ref, "lacks name or created_utc", _payload(data)))
                 continue
             if created > latest:  # would move the cursor past everything to come
-                errors.append(f"{feed.what}: item {name} has created_utc in the future")
+                ref = f"{feed.what}: item {name}"
+                rejected.append(Rejected(ref, "has created_utc in the future", _payload(data)))
                 continue
             if created < floor:
                 break
             if name not in state.recent:
                 items.append(item)
-        return items, errors
+        return items, rejected
 
-    def _parse(self, feed: Feed, items: list[Any]) -> tuple[list[Post], list[str]]:
-        errors: list[str] = []
+    def _parse(self, feed: Feed, items: list[Any]) -> Page:
+        page = Page(posts=[], cursor={})
         wanted = []
         for item in items:
             try:
                 text = _public_text(vars(item))
             except (KeyError, TypeError) as exc:
-                errors.append(f"{feed.what}: item {vars(item).get('name')}: {describe(exc)}")
+                ref = f"{feed.what}: item {vars(item).get('name')}"
+                page.rejected.append(Rejected(ref, describe(exc), _payload(vars(item))))
                 continue
             if text is not None and (not feed.prefiltered or self.accept(text)):
                 wanted.append(item)
         authors = self._authors({vars(item).get("author_fullname") for item in wanted} - {None})
         now = datetime.fromtimestamp(self.clock(), UTC)
-        posts: list[Post] = []
         for item in wanted:
+            data = vars(item)
             try:
-                posts.append(reddit_post(vars(item), authors, now))
+                page.posts.append(reddit_post(data, authors, now))
             except (ValueError, KeyError, TypeError) as exc:
-                errors.append(f"{feed.what}: item {vars(item).get('name')}: {describe(exc)}")
-        return posts, errors
+                ref = f"{feed.what}: item {data.get('name')}"
+                author = authors.get(data.get("author_fullname") or "")
+                page.rejected.append(Rejected(ref, describe(exc), _payload(data, author)))
+        return page
+
+    @classmethod
+    def reparse(cls, payload: str) -> Post:
+        try:
+            quarantined = json.loads(payload)
+            data, author = quarantined["item"], quarantined.get("author")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a quarantined Reddit item: {describe(exc)}") from exc
+        fullname = data.get("author_fullname") or ""
+        authors = {fullname: author} if isinstance(author, Mapping) else {}
+        try:
+            return reddit_post(data, authors, datetime.now(UTC))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(describe(exc)) from exc
 
     def _authors(self, fullnames: set[str]) -> dict[str, Mapping[str, Any]]:
         """Account details in one request per 100 authors (search results carry only names)."""
@@ -465,6 +487,12 @@ def reddit_post(
             "raw": raw,
         }
     )
+
+
+def _payload(data: Mapping[str, Any], author: Mapping[str, Any] | None = None) -> str:
+    """A praw item's fields (and its author's details) as JSON, readable by `reparse`."""
+    item = {key: data[key] for key in (*RAW_FIELDS, "author", "subreddit") if key in data}
+    return json_payload({"item": item, "author": author})
 
 
 def _text(data: Mapping[str, Any]) -> str:

@@ -1,9 +1,10 @@
 """Replays posts from JSONL files: the demo feed, recorded traffic, or exports from elsewhere.
 
 Each line is one post with the fields `rufwacht classify` reads (`id`, `text`, optional
-`platform`, `author`) plus `created_at` and `url`; any other field is kept in the raw payload.
-The cursor counts the lines consumed per file, so appended lines are picked up later and
-nothing is replayed twice.
+`platform`, `author`) plus `created_at` (with a time zone) and `url`; any other field is kept in
+the raw payload. The cursor counts the lines consumed per file, so appended lines are picked up
+later and nothing is replayed twice. A line that is not valid UTF-8 or not a valid post is
+rejected on its own, naming the line; the lines around it are unaffected.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from connectors.base import (
     Cursor,
     Page,
     Post,
+    Rejected,
     SearchTerms,
     SourceError,
     SourceSettings,
@@ -52,9 +54,12 @@ def post_from_record(record: Any, default_platform: str = "replay") -> Post:
         raise ValueError("expected a JSON object")
     if "id" not in record or "text" not in record:
         raise ValueError("a post needs the fields 'id' and 'text'")
+    post_id = record["id"]
+    if not isinstance(post_id, str | int) or isinstance(post_id, bool) or post_id == "":
+        raise ValueError(f"id must be a non-empty string or a number, not {json.dumps(post_id)}")
     fields: dict[str, Any] = {
         "platform": str(record.get("platform") or default_platform),
-        "platform_id": str(record["id"]),
+        "platform_id": str(post_id),
         "text": record["text"],
         "url": record.get("url"),
         "language": record.get("language", "de"),
@@ -87,29 +92,45 @@ class ReplayConnector(Connector):
             return [self.path]
         raise SourceError(self.source, f"replay path {self.path} does not exist")
 
+    @classmethod
+    def reparse(cls, payload: str) -> Post:
+        try:
+            return post_from_record(json.loads(payload), cls.platform)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg}") from exc
+
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
         for file in self.files():
-            for posts, errors, line_no in self._pages(file, int(cursor.get(file.name, 0))):
+            for page, line_no in self._pages(file, int(cursor.get(file.name, 0))):
                 cursor = {**cursor, file.name: line_no}
-                yield Page(posts=posts, cursor=cursor, errors=errors)
+                page.cursor = cursor
+                yield page
 
-    def _pages(self, file: Path, skip: int) -> Iterator[tuple[list[Post], list[str], int]]:
-        posts: list[Post] = []
-        errors: list[str] = []
+    def _pages(self, file: Path, skip: int) -> Iterator[tuple[Page, int]]:
+        """Pages of up to `PAGE_SIZE` posts with the number of the last line they cover."""
+        page = Page(posts=[], cursor={})
         line_no = 0
-        with file.open(encoding="utf-8") as handle:
+        with file.open("rb") as handle:  # bytes: one bad byte must only cost its own line
             for line_no, line in enumerate(handle, start=1):
                 if line_no <= skip or not line.strip():
                     continue
                 try:
-                    posts.append(post_from_record(json.loads(line), self.platform))
+                    page.posts.append(self.reparse(line.decode("utf-8")))
+                except UnicodeDecodeError as exc:
+                    problem = f"invalid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start})"
+                    page.rejected.append(_rejected(file, line_no, problem, line))
                 except (ValueError, ValidationError) as exc:
-                    errors.append(f"{file.name} line {line_no}: {describe(exc)}")
-                if len(posts) >= PAGE_SIZE:
-                    yield posts, errors, line_no
-                    posts, errors = [], []
-        if posts or errors:
-            yield posts, errors, line_no
+                    page.rejected.append(_rejected(file, line_no, describe(exc), line))
+                if len(page.posts) >= PAGE_SIZE:
+                    yield page, line_no
+                    page = Page(posts=[], cursor={})
+        if page.posts or page.rejected:
+            yield page, line_no
+
+
+def _rejected(file: Path, line_no: int, problem: str, line: bytes) -> Rejected:
+    payload = line.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+    return Rejected(f"{file.name} line {line_no}", problem, payload)
 
 
 DEMO_FEED_START = datetime(2026, 11, 17, tzinfo=UTC)

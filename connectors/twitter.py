@@ -10,6 +10,7 @@ and a long back-fill resumes where it stopped.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
@@ -28,9 +29,11 @@ from connectors.base import (
     Cursor,
     Page,
     Post,
+    Rejected,
     SearchTerms,
     SourceError,
     describe,
+    json_payload,
 )
 from connectors.capabilities import LOOKUP_BATCH, ReplyResult
 from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
@@ -193,17 +196,14 @@ class TwitterConnector(Connector):
         states = {key: cursor[key] for key in self.queries if key in cursor}
         seen: set[str] = set()  # a tweet matching several queries is sent once per poll
         for key, query in self.queries.items():
-            for posts, errors, state in self._search(
-                query, QueryState.from_cursor(states.get(key))
-            ):
+            for page, state in self._search(query, QueryState.from_cursor(states.get(key))):
                 states[key] = state.to_cursor()
-                fresh = [post for post in posts if post.platform_id not in seen]
-                seen.update(post.platform_id for post in fresh)
-                yield Page(posts=fresh, cursor=dict(states), errors=errors)
+                page.cursor = dict(states)
+                page.posts = [post for post in page.posts if post.platform_id not in seen]
+                seen.update(post.platform_id for post in page.posts)
+                yield page
 
-    def _search(
-        self, query: str, state: QueryState
-    ) -> Iterator[tuple[list[Post], list[str], QueryState]]:
+    def _search(self, query: str, state: QueryState) -> Iterator[tuple[Page, QueryState]]:
         oldest = self.now() - SEARCH_WINDOW + WINDOW_MARGIN
         if state.until_id and snowflake_time(state.until_id) <= oldest:
             log.warning("%s: the rest of an interrupted poll is older than 7 days", self.source)
@@ -220,7 +220,7 @@ class TwitterConnector(Connector):
         )
         for body in pages:
             meta = body.get("meta") or {}
-            posts, errors = self._parse(body)
+            page = self._parse(body)
             newest = state.newest_id or _optional_id(meta.get("newest_id"))
             if meta.get("next_token"):
                 until = _optional_id(meta.get("oldest_id"))
@@ -229,7 +229,7 @@ class TwitterConnector(Connector):
                 state = QueryState(state.since_id, until, newest)
             else:
                 state = QueryState(since_id=newest or state.since_id)
-            yield posts, errors, state
+            yield page, state
 
     def _window(self, state: QueryState, oldest: datetime) -> dict[str, Any]:
         """since_id while it is inside X's 7 days; else a start_time (first run: back-fill)."""
@@ -245,12 +245,14 @@ class TwitterConnector(Connector):
             window["start_time"] = max(backfill, oldest)
         return window
 
-    def _parse(self, body: dict[str, Any]) -> tuple[list[Post], list[str]]:
+    def _parse(self, body: dict[str, Any]) -> Page:
         tweets = body.get("data") or []
         includes = body.get("includes")
-        errors: list[str] = []
+        page = Page(posts=[], cursor={})
         if tweets and includes is None:
-            errors.append(f"response without 'includes': {len(tweets)} tweets lack author details")
+            page.notes.append(
+                f"response without 'includes': {len(tweets)} tweets lack author details"
+            )
         users = {
             str(user["id"]): user
             for user in (includes or {}).get("users") or []
@@ -260,12 +262,30 @@ class TwitterConnector(Connector):
         posts: dict[str, Post] = {}
         for tweet in tweets:
             try:
-                post = tweet_post(tweet, users, now, errors)
+                post = tweet_post(tweet, users, now, page.notes)
             except (ValueError, KeyError, TypeError) as exc:
-                errors.append(f"tweet {_tweet_id(tweet)}: {describe(exc)}")
+                user = (
+                    users.get(str(tweet.get("author_id"))) if isinstance(tweet, Mapping) else None
+                )
+                payload = json_payload({"tweet": tweet, "user": user})
+                page.rejected.append(Rejected(f"tweet {_tweet_id(tweet)}", describe(exc), payload))
                 continue
             posts.setdefault(post.platform_id, post)  # newest version of an edited tweet wins
-        return list(posts.values()), errors
+        page.posts = list(posts.values())
+        return page
+
+    @classmethod
+    def reparse(cls, payload: str) -> Post:
+        try:
+            item = json.loads(payload)
+            tweet, user = item["tweet"], item.get("user")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a quarantined tweet: {describe(exc)}") from exc
+        users = {str(user.get("id")): user} if isinstance(user, Mapping) else {}
+        try:
+            return tweet_post(tweet, users, datetime.now(UTC), [])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(describe(exc)) from exc
 
     # Compliance and replies
 

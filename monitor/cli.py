@@ -13,24 +13,38 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
-from classifiers.evaluation import evaluate, evaluate_trolls, read_labelled_tsv, read_troll_cases
+from classifiers.evaluation import (
+    evaluate,
+    evaluate_spam,
+    evaluate_trolls,
+    read_labelled_tsv,
+    read_spam_cases,
+    read_troll_cases,
+)
 from classifiers.registry import list_models, load_classifier
+from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.troll import TrollScorer
 from connectors.base import SourceError
 from monitor.classify import classify_lines
 from monitor.demo import run_demo
+from monitor.logs import LogFormat, protect_settings, redact, setup_logging
 from monitor.matching import Matcher
 from monitor.pipeline import Pipeline
+from monitor.quarantine import list_quarantined, quarantine_summary
 from monitor.queue import QueueStatus, count_items, item_summary, list_items
 from monitor.scheduler import run_scheduler
 from monitor.scoring import Scorer
-from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, Settings, example_config_text
-from monitor.settings import load_settings as _load_settings
+from monitor.settings import (
+    DEFAULT_CONFIG_NAME,
+    ConfigError,
+    Settings,
+    example_config_text,
+    load_settings,
+)
 from monitor.sources import SourcePlan, plan_sources
 from monitor.storage.database import Database, StorageError
 
@@ -41,8 +55,13 @@ app = typer.Typer(
 )
 queue_app = typer.Typer(help="Work with the escalation queue.", no_args_is_help=True)
 models_app = typer.Typer(help="Inspect the installed classifier models.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Fetched items that could not be stored: look at them, retry them after a fix.",
+    no_args_is_help=True,
+)
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
+app.add_typer(quarantine_app, name="quarantine")
 
 out = Console()
 err = Console(stderr=True)
@@ -65,18 +84,31 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, StorageError, ModelLoadError, SourceError, ValueError, OSError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
 
 
-def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
-    )
-    for noisy in ("apscheduler", "urllib3", "prawcore", "httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+@app.callback()
+def main(
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            envvar="RUFWACHT_LOG_FORMAT",
+            help="Logs on stderr as text, or as one JSON object per line; secrets are redacted.",
+        ),
+    ] = LogFormat.text,
+) -> None:
+    """Install the redacting log handler before any command can log."""
+    setup_logging(log_format)
+
+
+def _load_settings(config: Path | None) -> Settings:
+    """The config, its credentials registered for redaction before anything can log them."""
+    settings = load_settings(config)
+    protect_settings(settings, os.environ)
+    return settings
 
 
 def open_database(settings: Settings) -> Database:
@@ -86,8 +118,9 @@ def open_database(settings: Settings) -> Database:
 
 
 def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
-    """What `run` and `poll` share: logging, settings, database, sources and models."""
-    setup_logging(verbose)
+    """What `run` and `poll` share: log level, settings, database, sources and models."""
+    if verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
         settings = _load_settings(config)
         plan = plan_sources(settings, os.environ)
@@ -148,7 +181,8 @@ def poll(
         report = pipeline.poll(connector)
         failed |= report.failure is not None
         problems = [report.failure] if report.failure else []
-        problems += [f"{len(report.errors)} bad posts skipped"] if report.errors else []
+        if report.quarantined:
+            problems.append(f"{report.quarantined} quarantined (see `rufwacht quarantine list`)")
         table.add_row(
             report.source,
             str(report.fetched),
@@ -175,13 +209,14 @@ def classify(config: ConfigOption = None) -> None:
 
 @app.command(name="eval")
 def evaluate_command(
-    task: Annotated[str, typer.Option(help="sentiment, offensive or troll")],
+    task: Annotated[str, typer.Option(help="sentiment, offensive, troll or spam")],
     data: Annotated[
         Path,
         typer.Option(
             help="Labelled TSV file (text, label columns); for troll a JSONL file of cases "
             "(text, author, history, label troll/not_troll, threat), e.g. "
-            "tests/data/troll_cases.jsonl."
+            "tests/data/troll_cases.jsonl; for spam a JSONL file of posts (text, author, label "
+            "spam/not_spam)."
         ),
     ],
     model: Annotated[
@@ -195,10 +230,14 @@ def evaluate_command(
 ) -> None:
     """Measure a classifier on labelled data and print the figures as JSON."""
     with user_errors():
-        if task not in (*TASK_LABELS, "troll"):
-            raise ValueError(f"--task must be one of {', '.join(TASK_LABELS)}, troll, not {task!r}")
+        if task not in (*TASK_LABELS, "troll", "spam"):
+            raise ValueError(
+                f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, not {task!r}"
+            )
         settings = _load_settings(config)
-        if task == "troll":
+        if task == "spam":  # rules only: --model does not apply
+            figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
+        elif task == "troll":
             offensive = load_classifier(model or settings.classifiers.offensive, "offensive")
             scorer = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
             figures = evaluate_trolls(scorer, read_troll_cases(data))
@@ -264,6 +303,65 @@ def print_queue_table(items: list[dict[str, object]]) -> None:
     out.print(table)
 
 
+@quarantine_app.command("list")
+def quarantine_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per item.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show the quarantined items, oldest first, with source, place and problem."""
+    with user_errors():
+        db = open_database(_load_settings(config))
+        with db.transaction() as session:
+            items = [quarantine_summary(item) for item in list_quarantined(session)]
+        db.dispose()
+    if as_json:
+        for item in items:
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "since", "tries", "source", "where"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("problem")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            str(item["created_at"])[:16].replace("T", " "),
+            str(item["attempts"]),
+            escape(str(item["source"])),
+            escape(str(item["ref"])),
+            escape(str(item["problem"])),
+        )
+    out.print(table if items else "The quarantine is empty.")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Items to retry (default: all).", show_default=False)
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read quarantined items again and store those that now pass (exit 1 if any still fail)."""
+    with user_errors():
+        settings = _load_settings(config)
+        db = open_database(settings)
+        with db.transaction() as session:
+            unknown = sorted(
+                set(ids or ()) - {item.id for item in list_quarantined(session, ids or ())}
+            )
+        if unknown:
+            raise ValueError(f"no quarantined item with id {', '.join(map(str, unknown))}")
+        outcomes = Pipeline.from_settings(settings, db).retry_quarantined(ids or ())
+        db.dispose()
+    for outcome in outcomes:
+        verdict = "stored" if outcome.stored else f"still failing: {outcome.problem}"
+        out.print(f"{outcome.id} {escape(outcome.ref)}: {escape(verdict)}", highlight=False)
+    stored = sum(outcome.stored for outcome in outcomes)
+    out.print(f"{stored} of {len(outcomes)} stored.")
+    if stored < len(outcomes):
+        raise typer.Exit(1)
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Show the bundled models with their versions and model-card figures."""
@@ -286,7 +384,6 @@ def demo(
     ] = False,
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
-    setup_logging()
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)

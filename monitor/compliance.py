@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from connectors.base import Connector, SourceError
+from connectors.base import Connector, SourceError, clean_text
 from connectors.capabilities import LOOKUP_BATCH, ChecksExisting
 from monitor.queue import QueueStatus
 from monitor.storage.database import Database
@@ -67,6 +67,7 @@ def _apply(
             post.checked_at = now
             report.checked += 1
             text = current[post.platform_id]
+            text = clean_text(text) if text is not None else None
             if text is None:
                 _erase(post)
                 report.deleted += 1

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from classifiers.base import Prediction
 from classifiers.spam import spam_reasons
 from classifiers.troll import TrollResult
-from connectors.base import Connector, Page, SourceError
+from connectors.base import Connector, Page, SourceError, describe
 from monitor.flagging import decide
 from monitor.history import author_history
+from monitor.logs import redact
 from monitor.matching import Matcher
+from monitor.quarantine import (
+    POST_FORMAT,
+    RetryOutcome,
+    list_quarantined,
+    mark_failed_again,
+    quarantine,
+    refused_post,
+    reparse,
+)
 from monitor.queue import enqueue
 from monitor.scoring import Scorer, author_signals
 from monitor.settings import FlaggingSettings, Settings
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, Score
+from monitor.storage.models import PostRecord, QuarantinedItem, Score
 from monitor.storage.posts import store_posts
 from monitor.storage.source_states import load_cursor, mark_failing, save_cursor
 
@@ -37,7 +49,9 @@ class PollReport:
     fetched: int = 0
     stored: int = 0
     flagged: int = 0
-    errors: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    notes: list[str] = field(default_factory=list)
+    """Problems of whole pages that cost no post (e.g. missing author details)."""
     failure: str | None = None
 
 
@@ -66,7 +80,7 @@ class Pipeline:
             cursor = load_cursor(session, connector.source)
         try:
             for page in connector.fetch(cursor):
-                self._ingest_page(connector.source, page, report)
+                self._ingest_page(connector, page, report)
                 if self.stopping.is_set():
                     break
         except SourceError as exc:
@@ -76,21 +90,49 @@ class Pipeline:
             self._fail(report, f"unexpected error: {exc!r}")
         return report
 
-    def _ingest_page(self, source: str, page: Page, report: PollReport) -> None:
-        for error in page.errors:
-            log.error("%s: %s", source, error)
+    def _ingest_page(self, connector: Connector, page: Page, report: PollReport) -> None:
+        """Store a page with its cursor; items that cannot be stored go to the quarantine."""
+        source = connector.source
+        for note in page.notes:
+            log.warning("%s: %s", source, note)
         with self.db.transaction() as session:
-            new_posts = store_posts(session, source, page.posts)
-            flagged = self.analyse(session, new_posts)
+            stored = store_posts(session, source, page.posts)
+            refused = [refused_post(post, problem) for post, problem in stored.refused]
+            quarantine(session, source, connector.platform, page.rejected)
+            quarantine(session, source, POST_FORMAT, refused)
+            flagged = self.analyse(session, stored.new)
             save_cursor(session, source, page.cursor)
-        report.fetched += len(page.posts)
-        report.stored += len(new_posts)
+        report.fetched += len(page.posts) + len(page.rejected)
+        report.stored += len(stored.new)
         report.flagged += flagged
-        report.errors += page.errors
+        report.quarantined += len(page.rejected) + len(refused)
+        report.notes += page.notes
+
+    def retry_quarantined(self, ids: Sequence[int] = ()) -> list[RetryOutcome]:
+        """Read quarantined items again with today's code and store those that now pass."""
+        with self.db.transaction() as session:
+            items = list_quarantined(session, ids)
+        return [self._retry(item) for item in items]
+
+    def _retry(self, item: QuarantinedItem) -> RetryOutcome:
+        try:
+            post = reparse(item)
+            with self.db.transaction() as session:
+                stored = store_posts(session, item.source, [post])
+                if stored.refused:
+                    raise ValueError(stored.refused[0][1])
+                self.analyse(session, stored.new)
+                session.execute(delete(QuarantinedItem).where(QuarantinedItem.id == item.id))
+        except ValueError as exc:
+            problem = describe(exc)
+            with self.db.transaction() as session:
+                mark_failed_again(session.get_one(QuarantinedItem, item.id), problem)
+            return RetryOutcome(item.id, item.ref, stored=False, problem=problem)
+        return RetryOutcome(item.id, item.ref, stored=True)
 
     def _fail(self, report: PollReport, problem: str) -> None:
         log.error("%s: %s", report.source, problem)
-        report.failure = problem
+        report.failure = redact(problem)  # `poll --once` prints it
         with self.db.transaction() as session:
             mark_failing(session, report.source, problem)
 

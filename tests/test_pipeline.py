@@ -46,6 +46,10 @@ class ListConnector(Connector):
     def from_settings(cls, source, settings, terms, environ):  # type: ignore[no-untyped-def]
         raise NotImplementedError
 
+    @classmethod
+    def reparse(cls, payload):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
         for index in range(int(cursor.get("page", 0)), len(self.pages)):
             if self.fail_after is not None and index >= self.fail_after:

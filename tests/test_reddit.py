@@ -235,8 +235,8 @@ def test_a_broken_item_is_reported_and_the_rest_of_the_page_kept(fake_reddit: Fa
     assert ids(pages) == threads
     feed = 'r/de+Finanzen search \'("Deutsche Bahn" OR Telekom OR "@DB_Bahn")\''
     assert pages[0].errors == [
-        f"{feed}: item x2 lacks name or created_utc",
-        f"{feed}: item t3_x3 has created_utc in the future",
+        f"{feed}: item x2: lacks name or created_utc",
+        f"{feed}: item t3_x3: has created_utc in the future",
         f"{feed}: item t3_x1: missing title",
     ]
 

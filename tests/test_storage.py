@@ -33,9 +33,9 @@ def count(db: Database, model: type) -> int:
 def test_same_posts_in_any_order_and_repetition_are_stored_once(db: Database) -> None:
     posts = [make_post(n) for n in range(5)]
     with db.transaction() as session:
-        first = store_posts(session, "twitter", posts[:3])
+        first = store_posts(session, "twitter", posts[:3]).new
     with db.transaction() as session:
-        second = store_posts(session, "twitter", list(reversed(posts)) + posts)
+        second = store_posts(session, "twitter", list(reversed(posts)) + posts).new
     assert [p.platform_id for p in first] == ["1000", "1001", "1002"]
     assert [p.platform_id for p in second] == ["1004", "1003"]
     assert count(db, PostRecord) == 5
@@ -45,7 +45,7 @@ def test_same_posts_in_any_order_and_repetition_are_stored_once(db: Database) ->
 def test_same_id_on_another_platform_is_another_post(db: Database) -> None:
     reddit = make_post(1).model_copy(update={"platform": "reddit"})
     with db.transaction() as session:
-        stored = store_posts(session, "x", [make_post(1), reddit])
+        stored = store_posts(session, "x", [make_post(1), reddit]).new
     assert len(stored) == 2
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -144,6 +145,26 @@ class QueueItem(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[PostRecord] = relationship(back_populates="queue_item")
+
+
+class QuarantinedItem(Base):
+    """A fetched item that could not be normalised or stored, kept for the operator to look at
+    and retry (`rufwacht quarantine`), so that one poison post never stalls its source."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    payload_format: Mapped[str] = mapped_column(String(32))
+    """"post" (a normalised post the database refused) or the connector type that reads it."""
+    ref: Mapped[str] = mapped_column(Text)
+    problem: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    payload_complete: Mapped[bool] = mapped_column(Boolean)
+    """False when the payload was cut to its size bound; such an item cannot be retried."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retried_at: Mapped[datetime | None]
 
 
 class SourceState(Base):

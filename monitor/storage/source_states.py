@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Cursor
+from monitor.logs import redact
 from monitor.storage.models import SourceState, utcnow
 
 
@@ -31,9 +32,10 @@ def save_cursor(session: Session, source: str, cursor: Cursor) -> None:
 
 
 def mark_failing(session: Session, source: str, problem: str) -> None:
+    """Record the failure; redacted, since an error message may carry a URL with a token."""
     state = _state(session, source)
     state.status = "failing"
-    state.last_error = problem
+    state.last_error = redact(problem)
     state.last_polled_at = utcnow()
 
 
