@@ -11,7 +11,7 @@ import pytest
 from classifiers.base import OFFENSIVE_LABELS, TextClassifier
 from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.registry import list_models, load_classifier
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, missing_prerequisite
 
 CARD_TOLERANCE = 0.002  # two posts of the smallest eval file (~1,000 posts)
 
@@ -113,7 +113,7 @@ def test_model_card_figures_are_what_evaluate_measures(name: str, eval_file: str
     info = {info.name: info for info in list_models()}[name]
     path = SHARED_DATA / info.task / "eval" / eval_file
     if not path.exists():
-        pytest.skip(f"{path} not available")
+        missing_prerequisite(f"{path} not available")
     card = info.eval[eval_file]
     measured = evaluate(load_classifier(name, info.task), *read_labelled_tsv(path, info.task))
     assert measured["n"] == card["n"]
