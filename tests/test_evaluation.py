@@ -11,7 +11,7 @@ import pytest
 from classifiers.base import OFFENSIVE_LABELS, TextClassifier
 from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.registry import list_models, load_classifier
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, missing_prerequisite
 
 CARD_TOLERANCE = 0.002  # two posts of the smallest eval file (~1,000 posts)
 
@@ -99,26 +99,29 @@ def test_labels_of_another_task_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "eval_file"),
+    ("name", "eval_file", "tolerance"),
     [
-        ("ngram-sentiment", "germeval2017_test.tsv"),
-        ("ngram-offensive", "germeval2018_test.tsv"),
-        ("e5-sentiment", "germeval2017_test_dia.tsv"),
-        ("ensemble-offensive", "germeval2021_test.tsv"),
+        # Sparse dot products and a logistic function: the same figures on every CPU.
+        ("ngram-sentiment", "germeval2017_test.tsv", 0),
+        ("ngram-offensive", "germeval2018_test.tsv", 0),
+        # The e5 encoder (alone or blended) rounds differently per CPU and runs fp32 or bf16,
+        # whichever is faster there: that moves one or two posts.
+        ("e5-sentiment", "germeval2017_test_dia.tsv", CARD_TOLERANCE),
+        ("ensemble-offensive", "germeval2021_test.tsv", CARD_TOLERANCE),
     ],
 )
-def test_model_card_figures_are_what_evaluate_measures(name: str, eval_file: str) -> None:
-    """Within CARD_TOLERANCE: float rounding differs between CPUs and between the e5
-    model's fp32 and bf16 (chosen by speed per machine), which moves one or two posts."""
+def test_model_card_figures_are_what_evaluate_measures(
+    name: str, eval_file: str, tolerance: float
+) -> None:
     info = {info.name: info for info in list_models()}[name]
     path = SHARED_DATA / info.task / "eval" / eval_file
     if not path.exists():
-        pytest.skip(f"{path} not available")
+        missing_prerequisite(f"{path} not available")
     card = info.eval[eval_file]
     measured = evaluate(load_classifier(name, info.task), *read_labelled_tsv(path, info.task))
     assert measured["n"] == card["n"]
     for figure in ("micro_f1", "macro_f1"):
-        assert measured[figure] == pytest.approx(card[figure], abs=CARD_TOLERANCE), figure
+        assert measured[figure] == pytest.approx(card[figure], abs=tolerance, rel=0), figure
     assert (info.path / "MODEL_CARD.md").read_text().count(
         f"micro-F1 {card['micro_f1']}, macro-F1 {card['macro_f1']}"
     ) == 1

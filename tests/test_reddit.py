@@ -168,9 +168,9 @@ def test_a_server_error_is_retried(fake_reddit: FakeReddit) -> None:
 
 def test_a_timeout_is_retried(fake_reddit: FakeReddit) -> None:
     threads = add_threads(fake_reddit, 2)
-    fake_reddit.queue(SEARCH, Reply(200, {}, delay=1.5))
+    fake_reddit.queue(SEARCH, Reply(hold=True))
 
-    pages, _ = run(connect(fake_reddit, timeout_seconds=0.3), {})
+    pages, _ = run(connect(fake_reddit, timeout_seconds=1), {})
 
     assert ids(pages) == threads
 

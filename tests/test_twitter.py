@@ -11,6 +11,7 @@ import pytest
 from connectors import CONNECTOR_CLASSES
 from connectors.base import Cursor, Page, SearchTerms, SourceError
 from connectors.capabilities import ChecksExisting, PostsReplies
+from connectors.retry import Clock
 from connectors.twitter import TwitterConnector, TwitterSettings, snowflake_time, twitter_queries
 from monitor.settings import default_settings
 from monitor.sources import search_terms
@@ -40,12 +41,21 @@ class Sleeps(list[float]):
 
 
 def connect(
-    fake: FakeX, sleeps: Sleeps | None = None, env: dict[str, str] = ENV, **settings: Any
+    fake: FakeX,
+    sleeps: Sleeps | None = None,
+    env: dict[str, str] = ENV,
+    clock: Clock = time.time,
+    **settings: Any,
 ) -> TwitterConnector:
     config = TwitterSettings(api_base_url=fake.url, page_size=10, **settings)
-    return TwitterConnector.from_settings(
-        "twitter", config, TERMS, env, sleep=sleeps if sleeps is not None else Sleeps()
-    )
+    sleep = sleeps if sleeps is not None else Sleeps()
+    return TwitterConnector.from_settings("twitter", config, TERMS, env, sleep=sleep, clock=clock)
+
+
+def frozen_clock() -> tuple[float, Clock]:
+    """Now in whole seconds (as X's rate-limit reset header counts), and a clock stopped there."""
+    now = float(int(time.time()))
+    return now, lambda: now
 
 
 def run(connector: TwitterConnector, cursor: Cursor) -> tuple[list[Page], Cursor]:
@@ -157,12 +167,13 @@ def test_first_poll_back_fills_the_configured_window(fake_x: FakeX) -> None:
     author = fake_x.add_user("pendler")
     fake_x.add_tweet("Telekom Störung von gestern früh", author, ago=timedelta(hours=30))
     fake_x.add_tweet("Telekom Störung von vorhin", author, ago=timedelta(hours=2))
+    now, clock = frozen_clock()
 
-    pages, _ = run(connect(fake_x, backfill_hours=24), {})
+    pages, _ = run(connect(fake_x, clock=clock, backfill_hours=24), {})
 
     assert texts(pages) == ["Telekom Störung von vorhin"]
     start = datetime.fromisoformat(fake_x.calls(SEARCH)[0].params["start_time"])
-    assert abs(start - (datetime.now(UTC) - timedelta(hours=24))) < timedelta(minutes=1)
+    assert start == datetime.fromtimestamp(now, UTC) - timedelta(hours=24)
 
 
 def test_a_since_id_older_than_seven_days_is_replaced_by_the_window_start(fake_x: FakeX) -> None:
@@ -196,28 +207,26 @@ def test_an_empty_result_keeps_the_cursor(fake_x: FakeX) -> None:
 def test_429_waits_until_the_reset_header_then_continues(fake_x: FakeX) -> None:
     author = fake_x.add_user("pendler")
     add_complaints(fake_x, 3, author)
-    reset = int(time.time()) + 120
-    fake_x.queue(
-        SEARCH, Reply(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(reset)})
-    )
+    now, clock = frozen_clock()
+    reset = str(int(now) + 120)
+    fake_x.queue(SEARCH, Reply(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": reset}))
     sleeps = Sleeps()
 
-    pages, _ = run(connect(fake_x, sleeps), {})
+    pages, _ = run(connect(fake_x, sleeps, clock=clock), {})
 
     assert len(texts(pages)) == 3
-    assert len(sleeps) == 1 and 118 <= sleeps[0] <= 122
+    assert sleeps == [121]  # until the reset, and one second for clock skew
     assert len(fake_x.calls(SEARCH)) == 2  # one refusal, one retry after the wait: no hammering
 
 
 def test_a_reset_beyond_the_allowed_wait_fails_the_poll_without_retrying(fake_x: FakeX) -> None:
-    reset = int(time.time()) + 3600
-    fake_x.queue(
-        SEARCH, Reply(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(reset)})
-    )
+    now, clock = frozen_clock()
+    reset = str(int(now) + 3600)
+    fake_x.queue(SEARCH, Reply(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": reset}))
     sleeps = Sleeps()
 
-    with pytest.raises(SourceError, match="rate limited for another"):
-        run(connect(fake_x, sleeps, max_rate_limit_wait_minutes=15), {})
+    with pytest.raises(SourceError, match="rate limited for another 3601 s"):
+        run(connect(fake_x, sleeps, clock=clock, max_rate_limit_wait_minutes=15), {})
     assert sleeps == [] and len(fake_x.calls(SEARCH)) == 1
 
 
@@ -246,10 +255,10 @@ def test_persistent_server_errors_give_up_after_the_configured_attempts(fake_x: 
 def test_a_timeout_is_retried(fake_x: FakeX) -> None:
     author = fake_x.add_user("pendler")
     add_complaints(fake_x, 2, author)
-    fake_x.queue(SEARCH, Reply(200, {"meta": {"result_count": 0}}, delay=1.5))
+    fake_x.queue(SEARCH, Reply(hold=True))
     sleeps = Sleeps()
 
-    pages, _ = run(connect(fake_x, sleeps, timeout_seconds=0.3), {})
+    pages, _ = run(connect(fake_x, sleeps, timeout_seconds=1), {})
 
     assert len(texts(pages)) == 2 and len(sleeps) == 1
 

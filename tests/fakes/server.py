@@ -34,8 +34,8 @@ class Reply:
     body: Any = None
     """A dict or list is sent as JSON; str/bytes as they are (e.g. a broken JSON body)."""
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    """Seconds to wait before answering: a slow server for timeout scenarios."""
+    hold: bool = False
+    """Answer only once the server stops: a request that times out however loaded the machine."""
 
 
 class FakeServer:
@@ -45,6 +45,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -61,6 +62,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -99,7 +101,8 @@ class FakeServer:
                     body=self.rfile.read(length) if length else b"",
                 )
                 reply = server._dispatch(request)
-                time.sleep(reply.delay)
+                if reply.hold:
+                    server._stopping.wait()
                 body = reply.body
                 if isinstance(body, dict | list):
                     body = json.dumps(body).encode("utf-8")

@@ -1,0 +1,123 @@
+"""Queue priority as the team sees it: threats first, then negativity, keywords and reach."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from classifiers.base import Prediction
+from classifiers.troll import TrollResult
+from connectors.base import Post
+from monitor.flagging import Verdict, decide
+from monitor.matching import MatchResult
+from monitor.queue import enqueue, list_items
+from monitor.settings import FlaggingSettings
+from monitor.storage.database import Database
+from monitor.storage.posts import store_posts
+
+SETTINGS = FlaggingSettings()  # negative_threshold 0.4, troll_threshold 0.6
+T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+def judge(
+    negative: float = 0.0,
+    troll: float = 0.0,
+    threat: bool = False,
+    keywords: tuple[str, ...] = (),
+    followers: int | None = None,
+    spam: tuple[str, ...] = (),
+) -> Verdict:
+    """The verdict on a post mentioning Deutsche Bahn with these model and match results."""
+    rest = (1 - negative) / 2
+    sentiment = Prediction(
+        label="negative" if negative >= rest else "neutral",
+        scores={"negative": negative, "neutral": rest, "positive": rest},
+        model_version="test",
+    )
+    troll_result = TrollResult(
+        score=troll,
+        is_troll=troll >= SETTINGS.troll_threshold,
+        threat=threat,
+        reasons=["Drohung"] if threat else [],
+        model_version="test",
+    )
+    match = MatchResult(brands=["Deutsche Bahn"], keywords=list(keywords))
+    return decide(match, sentiment, troll_result, list(spam), followers, SETTINGS)
+
+
+def test_a_calm_threat_outranks_an_angry_complaint_and_is_always_queued() -> None:
+    threat = judge(negative=0.2, troll=0.3, threat=True)
+    complaint = judge(negative=0.8)
+
+    assert threat.flagged and complaint.flagged
+    assert threat.priority == 15 + 30 > complaint.priority == 40
+    assert threat.reasons[0] == "Drohung oder Erpressung"
+
+
+def test_threatening_spam_is_queued_and_other_spam_is_not() -> None:
+    phishing = ("Phishing-Wortlaut mit Link",)
+
+    assert not judge(negative=0.9, spam=phishing).flagged
+    assert judge(negative=0.9, threat=True, spam=phishing).flagged
+
+
+def test_the_higher_of_negativity_and_troll_score_sets_the_urgency() -> None:
+    assert judge(negative=0.5, troll=0.9).priority == 45
+    assert judge(negative=0.9, troll=0.5).priority == 45
+    assert not judge(negative=0.3, troll=0.5).flagged  # below both thresholds
+
+
+def test_each_matched_keyword_adds_5_up_to_two_keywords() -> None:
+    words = ("unzumutbar", "erstatt*", "verspät*")
+    priorities = [judge(negative=0.5, keywords=words[:n]).priority for n in range(4)]
+
+    assert priorities == [25, 30, 35, 35]
+    assert "Schlagworte: unzumutbar, erstatt*, verspät*" in judge(keywords=words).reasons
+
+
+@pytest.mark.parametrize(
+    ("followers", "bonus"),
+    [(None, 0), (0, 0), (1, 0), (10, 2), (1_000, 5), (100_000, 8), (1_000_000, 10), (10**8, 10)],
+)
+def test_reach_adds_up_to_10_growing_with_the_order_of_magnitude(
+    followers: int | None, bonus: int
+) -> None:
+    assert judge(negative=0.5, followers=followers).priority == 25 + bonus
+
+
+def test_large_accounts_are_named_in_the_reasons() -> None:
+    assert "Große Reichweite (250.000 Follower)" in judge(negative=0.9, followers=250_000).reasons
+    assert not any("Reichweite" in r for r in judge(negative=0.9, followers=9_999).reasons)
+
+
+def test_the_most_urgent_post_possible_scores_exactly_100() -> None:
+    worst = judge(negative=1.0, troll=1.0, threat=True, keywords=("a", "b", "c"), followers=10**9)
+
+    assert worst.priority == 100
+
+
+def test_the_queue_lists_items_by_priority_whenever_they_were_posted(db: Database) -> None:
+    verdicts = {
+        "complaint": judge(negative=0.7),
+        "threat": judge(negative=0.2, troll=0.3, threat=True),
+        "milder-complaint-with-keyword-and-reach": judge(
+            negative=0.5, keywords=("unzumutbar",), followers=100_000
+        ),
+    }
+    posts = [
+        Post(platform="twitter", platform_id=name, text=name, created_at=T0 + timedelta(hours=n))
+        for n, name in enumerate(verdicts)
+    ]
+    with db.transaction() as session:
+        for record in store_posts(session, "twitter", posts):
+            enqueue(session, record, verdicts[record.platform_id], SETTINGS.sla_hours)
+
+    with db.transaction() as session:
+        listed = [(item.post.platform_id, item.priority) for item in list_items(session)]
+
+    assert listed == [
+        ("threat", 45),
+        ("milder-complaint-with-keyword-and-reach", 25 + 5 + 8),
+        ("complaint", 35),
+    ]
