@@ -135,8 +135,14 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         return sys.stderr
 
 
+def _redacting(handler: logging.Handler) -> bool:
+    return any(isinstance(f, RedactingFilter) for f in handler.filters)
+
+
 def setup_logging(log_format: LogFormat = LogFormat.text) -> None:
-    """Send every record, at INFO and up, redacted to stderr; the only root handler."""
+    """Send every record, at INFO and up, redacted to stderr.
+
+    Handlers others put on the root logger stay (pytest's capture); libraries add none."""
     if log_format is LogFormat.json:
         handler: logging.Handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
@@ -144,6 +150,10 @@ def setup_logging(log_format: LogFormat = LogFormat.text) -> None:
         handler = RichHandler(console=Console(stderr=True), show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if _redacting(h)]:
+        root.removeHandler(previous)  # a second call (tests, one process) replaces ours only
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -110,7 +110,7 @@ def test_the_queue_lists_items_by_priority_whenever_they_were_posted(db: Databas
         for n, name in enumerate(verdicts)
     ]
     with db.transaction() as session:
-        for record in store_posts(session, "twitter", posts):
+        for record in store_posts(session, "twitter", posts).new:
             enqueue(session, record, verdicts[record.platform_id], SETTINGS.sla_hours)
 
     with db.transaction() as session:
