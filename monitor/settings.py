@@ -13,12 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from connectors.reddit import RedditSettings
-from connectors.replay import ReplaySettings
-from connectors.twitter import TwitterSettings
+from connectors import SOURCE_TYPES
 
 CONFIG_ENV = "RUFWACHT_CONFIG"
 DEFAULT_CONFIG_NAME = "rufwacht.toml"
@@ -67,10 +65,15 @@ class FlaggingSettings(_Section):
     sla_hours: float = Field(default=24, gt=0)
 
 
-class SourcesSettings(_Section):
-    replay: ReplaySettings = Field(default_factory=ReplaySettings)
-    twitter: TwitterSettings = Field(default_factory=TwitterSettings)
-    reddit: RedditSettings = Field(default_factory=RedditSettings)
+# One `[sources.NAME]` table per registered source type: registering a source adds its key.
+SourcesSettings: type[_Section] = create_model(
+    "SourcesSettings",
+    __base__=_Section,
+    **{
+        name: (kind.settings, Field(default_factory=kind.settings))
+        for name, kind in SOURCE_TYPES.items()
+    },
+)
 
 
 class Settings(BaseSettings):
