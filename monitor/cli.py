@@ -9,30 +9,25 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
-from classifiers.evaluation import evaluate, evaluate_trolls, read_labelled_tsv, read_troll_cases
-from classifiers.registry import list_models, load_classifier
-from classifiers.troll import TrollScorer
 from connectors.base import SourceError
-from monitor.classify import classify_lines
-from monitor.demo import run_demo
-from monitor.matching import Matcher
-from monitor.pipeline import Pipeline
-from monitor.queue import item_summary, list_items
-from monitor.scheduler import run_scheduler
-from monitor.scoring import Scorer
 from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, Settings, example_config_text
 from monitor.settings import load_settings as _load_settings
-from monitor.sources import SourcePlan, plan_sources
-from monitor.storage.database import Database, StorageError
+from monitor.storage import StorageError
+
+# Only what every command needs is imported here: each command imports its own operations,
+# so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
+if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
+    from monitor.sources import SourcePlan
+    from monitor.storage.database import Database
 
 app = typer.Typer(
     help="Rufwacht: reputation monitoring for German-speaking brands.",
@@ -70,6 +65,8 @@ def user_errors() -> Iterator[None]:
 
 
 def setup_logging(verbose: bool = False) -> None:
+    from rich.logging import RichHandler
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
@@ -80,6 +77,8 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def open_database(settings: Settings) -> Database:
+    from monitor.storage.database import Database
+
     db = Database(settings.storage.url)
     db.migrate()
     return db
@@ -87,6 +86,9 @@ def open_database(settings: Settings) -> Database:
 
 def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
     """What `run` and `poll` share: logging, settings, database, sources and models."""
+    from monitor.pipeline import Pipeline
+    from monitor.sources import plan_sources
+
     setup_logging(verbose)
     with user_errors():
         settings = _load_settings(config)
@@ -114,6 +116,8 @@ def init(
 @app.command()
 def run(config: ConfigOption = None, verbose: bool = False) -> None:
     """Poll every enabled source on its schedule until Ctrl-C."""
+    from monitor.scheduler import run_scheduler
+
     pipeline, plan = start_sources(config, verbose)
     db = pipeline.db
     if not plan.connectors:
@@ -164,6 +168,10 @@ def poll(
 @app.command()
 def classify(config: ConfigOption = None) -> None:
     """Read JSONL posts on stdin, write each with its judgements as JSON on stdout."""
+    from monitor.classify import classify_lines
+    from monitor.matching import Matcher
+    from monitor.scoring import Scorer
+
     with user_errors():
         settings = _load_settings(config)
         matcher = Matcher(settings.brands, settings.keywords.negative)
@@ -193,6 +201,15 @@ def evaluate_command(
     config: ConfigOption = None,
 ) -> None:
     """Measure a classifier on labelled data and print the figures as JSON."""
+    from classifiers.evaluation import (
+        evaluate,
+        evaluate_trolls,
+        read_labelled_tsv,
+        read_troll_cases,
+    )
+    from classifiers.registry import load_classifier
+    from classifiers.troll import TrollScorer
+
     with user_errors():
         if task not in (*TASK_LABELS, "troll"):
             raise ValueError(f"--task must be one of {', '.join(TASK_LABELS)}, troll, not {task!r}")
@@ -218,6 +235,8 @@ def queue_list(
     config: ConfigOption = None,
 ) -> None:
     """Show queue items, most urgent first."""
+    from monitor.queue import item_summary, list_items
+
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)
@@ -248,6 +267,8 @@ def queue_list(
 @models_app.command("list")
 def models_list() -> None:
     """Show the bundled models with their versions and model-card figures."""
+    from classifiers.registry import list_models
+
     table = Table("name", "task", "model_version", "eval figures")
     for info in list_models():
         figures = "; ".join(
@@ -264,6 +285,9 @@ def demo(
     reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
+    from monitor.demo import run_demo
+    from monitor.pipeline import Pipeline
+
     setup_logging()
     with user_errors():
         settings = _load_settings(config)
