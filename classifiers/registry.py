@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.base import CONFIG_FILE, TASK_LABELS, ModelLoadError, TextClassifier, read_config
-from classifiers.ensemble import FORMAT as ENSEMBLE_FORMAT
-from classifiers.ensemble import load_ensemble
-from classifiers.ngram import FORMAT as NGRAM_FORMAT
-from classifiers.ngram import NgramClassifier
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
-# classifiers.e5.classifier.FORMAT, spelled out: importing that module loads transformers.
+# Each model module's FORMAT, spelled out: importing those modules loads torch, scipy, sklearn
+# or transformers (seconds), which listing models or loading another format does not need.
+NGRAM_FORMAT = "rufwacht-ngram"
+ENSEMBLE_FORMAT = "rufwacht-ensemble"
 E5_FORMAT = "rufwacht-e5"
 
 _cache: dict[tuple[str, str], TextClassifier] = {}
@@ -104,8 +103,12 @@ def _load_directory(directory: Path, task: str) -> TextClassifier:
     config = read_config(directory)
     fmt = config.get("format")
     if fmt == NGRAM_FORMAT:
+        from classifiers.ngram import NgramClassifier
+
         return NgramClassifier.load(directory, task)
     if fmt == ENSEMBLE_FORMAT:
+        from classifiers.ensemble import load_ensemble
+
         return load_ensemble(directory, config, task, load_classifier)
     if fmt == E5_FORMAT:
         return _load_e5(directory, task)

@@ -17,13 +17,12 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import praw
 import praw.exceptions
 import prawcore
 import requests
-from pydantic import Field, field_validator
 
 from connectors.base import (
     Author,
@@ -38,7 +37,7 @@ from connectors.base import (
     json_payload,
 )
 from connectors.capabilities import ReplyResult
-from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
+from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
     DEFAULT_RATE_LIMIT_WAIT,
@@ -47,6 +46,7 @@ from connectors.retry import (
     Sleep,
     call_with_retries,
 )
+from connectors.settings import RedditSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,7 +65,6 @@ TIME_FILTERS = [
     ("year", timedelta(days=365)),
 ]
 GONE = frozenset({"[deleted]", "[removed]"})
-SUBREDDIT_NAME = re.compile(r"[A-Za-z0-9_]{2,21}")
 BARE_TERM = re.compile(r"\w+")
 UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 RAW_FIELDS = (
@@ -86,28 +85,6 @@ RAW_FIELDS = (
     "removed_by_category",
     "over_18",
 )
-
-
-class RedditSettings(LiveSourceSettings):
-    client_id_env: str = "REDDIT_CLIENT_ID"
-    client_secret_env: str = "REDDIT_CLIENT_SECRET"
-    user_agent: str = Field(default="rufwacht/0.1", min_length=7)
-    subreddits: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
-    oauth_url: HttpUrl = "https://oauth.reddit.com"
-    reddit_url: HttpUrl = "https://www.reddit.com"
-    streams: list[Literal["comments", "submissions"]] = Field(default_factory=list)
-    """New comments/submissions of the subreddits, kept if they name a brand term."""
-    page_size: int = Field(default=100, ge=1, le=1000)
-    username_env: str = "REDDIT_USERNAME"
-    password_env: str = "REDDIT_PASSWORD"
-
-    @field_validator("subreddits")
-    @classmethod
-    def _subreddit_names(cls, names: list[str]) -> list[str]:
-        cleaned = [name.removeprefix("r/") for name in names]
-        if bad := [name for name in cleaned if not SUBREDDIT_NAME.fullmatch(name)]:
-            raise ValueError(f"not subreddit names: {', '.join(bad)}")
-        return cleaned
 
 
 def fold(text: str) -> str:

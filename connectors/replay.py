@@ -27,17 +27,12 @@ from connectors.base import (
     Rejected,
     SearchTerms,
     SourceError,
-    SourceSettings,
     describe,
 )
+from connectors.settings import ReplaySettings
 
 PAGE_SIZE = 50
 DEMO_FEED = "demo_feed"
-
-
-class ReplaySettings(SourceSettings):
-    path: Path | None = None
-    fallback: bool = False
 
 
 def demo_feed_dir() -> Path:

@@ -21,7 +21,6 @@ from typing import Any
 
 import requests
 import tweepy
-from pydantic import Field
 
 from connectors.base import (
     Author,
@@ -36,7 +35,7 @@ from connectors.base import (
     json_payload,
 )
 from connectors.capabilities import LOOKUP_BATCH, ReplyResult
-from connectors.live import HttpAdapter, HttpUrl, LiveSourceSettings, credential
+from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
     DEFAULT_RATE_LIMIT_WAIT,
@@ -46,12 +45,10 @@ from connectors.retry import (
     Sleep,
     call_with_retries,
 )
+from connectors.settings import SEARCH_WINDOW, X_HOST, TwitterSettings
 
 log = logging.getLogger(__name__)
 
-X_HOST = "https://api.twitter.com"
-"""The host tweepy hard-codes; requests to it are re-routed to `api_base_url`."""
-SEARCH_WINDOW = timedelta(days=7)
 WINDOW_MARGIN = timedelta(minutes=1)
 """X rejects a start_time or since_id right at the 7-day edge; stay a little inside."""
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -68,21 +65,6 @@ TWEET_FIELDS = [
     "edit_history_tweet_ids",
 ]
 USER_FIELDS = ["created_at", "public_metrics", "username", "name"]
-
-
-class TwitterSettings(LiveSourceSettings):
-    bearer_token_env: str = "TWITTER_BEARER_TOKEN"
-    api_base_url: HttpUrl = X_HOST
-    backfill_hours: float = Field(default=24, gt=0, le=SEARCH_WINDOW / timedelta(hours=1))
-    language: str = "de"
-    """The `lang:` operator of every query; empty searches all languages."""
-    max_query_length: int = Field(default=512, ge=64, le=4096)
-    """X allows 512 characters per query (4096 with Pro access)."""
-    page_size: int = Field(default=100, ge=10, le=100)
-    api_key_env: str = "TWITTER_API_KEY"
-    api_secret_env: str = "TWITTER_API_SECRET"
-    access_token_env: str = "TWITTER_ACCESS_TOKEN"
-    access_token_secret_env: str = "TWITTER_ACCESS_TOKEN_SECRET"
 
 
 def mount_base_url(session: requests.Session, base_url: str, timeout: float) -> None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,27 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
-from classifiers.evaluation import (
-    evaluate,
-    evaluate_spam,
-    evaluate_trolls,
-    read_labelled_tsv,
-    read_spam_cases,
-    read_troll_cases,
-)
-from classifiers.registry import list_models, load_classifier
-from classifiers.spam import SPAM_RULES_VERSION
-from classifiers.troll import TrollScorer
 from connectors.base import SourceError
-from monitor.classify import classify_lines
-from monitor.demo import run_demo
 from monitor.logs import LogFormat, protect_settings, redact, setup_logging
-from monitor.matching import Matcher
-from monitor.pipeline import Pipeline
-from monitor.quarantine import list_quarantined, quarantine_summary
-from monitor.queue import QueueStatus, count_items, item_summary, list_items
-from monitor.scheduler import run_scheduler
-from monitor.scoring import Scorer
+from monitor.queue import QueueStatus
 from monitor.settings import (
     DEFAULT_CONFIG_NAME,
     ConfigError,
@@ -45,8 +27,14 @@ from monitor.settings import (
     example_config_text,
     load_settings,
 )
-from monitor.sources import SourcePlan, plan_sources
-from monitor.storage.database import Database, StorageError
+from monitor.storage import StorageError
+
+# Only what every command needs is imported here: each command imports its own operations,
+# so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
+if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
+    from monitor.sources import SourcePlan
+    from monitor.storage.database import Database
 
 app = typer.Typer(
     help="Rufwacht: reputation monitoring for German-speaking brands.",
@@ -112,6 +100,8 @@ def _load_settings(config: Path | None) -> Settings:
 
 
 def open_database(settings: Settings) -> Database:
+    from monitor.storage.database import Database
+
     db = Database(settings.storage.url)
     db.migrate()
     return db
@@ -119,6 +109,9 @@ def open_database(settings: Settings) -> Database:
 
 def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
     """What `run` and `poll` share: log level, settings, database, sources and models."""
+    from monitor.pipeline import Pipeline
+    from monitor.sources import plan_sources
+
     if verbose:
         logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
@@ -148,6 +141,8 @@ def init(
 @app.command()
 def run(config: ConfigOption = None, verbose: bool = False) -> None:
     """Poll every enabled source on its schedule until Ctrl-C."""
+    from monitor.scheduler import run_scheduler
+
     pipeline, plan = start_sources(config, verbose)
     db = pipeline.db
     if not plan.connectors:
@@ -199,6 +194,10 @@ def poll(
 @app.command()
 def classify(config: ConfigOption = None) -> None:
     """Read JSONL posts on stdin, write each with its judgements as JSON on stdout."""
+    from monitor.classify import classify_lines
+    from monitor.matching import Matcher
+    from monitor.scoring import Scorer
+
     with user_errors():
         settings = _load_settings(config)
         matcher = Matcher(settings.brands, settings.keywords.negative)
@@ -229,6 +228,18 @@ def evaluate_command(
     config: ConfigOption = None,
 ) -> None:
     """Measure a classifier on labelled data and print the figures as JSON."""
+    from classifiers.evaluation import (
+        evaluate,
+        evaluate_spam,
+        evaluate_trolls,
+        read_labelled_tsv,
+        read_spam_cases,
+        read_troll_cases,
+    )
+    from classifiers.registry import load_classifier
+    from classifiers.spam import SPAM_RULES_VERSION
+    from classifiers.troll import TrollScorer
+
     with user_errors():
         if task not in (*TASK_LABELS, "troll", "spam"):
             raise ValueError(
@@ -267,6 +278,8 @@ def queue_list(
     config: ConfigOption = None,
 ) -> None:
     """Show queue items, most urgent first (highest priority, then earliest due)."""
+    from monitor.queue import count_items, item_summary, list_items
+
     limit = limit or (None if as_json else TABLE_LIMIT)
     with user_errors():
         settings = _load_settings(config)
@@ -309,6 +322,8 @@ def quarantine_list(
     config: ConfigOption = None,
 ) -> None:
     """Show the quarantined items, oldest first, with source, place and problem."""
+    from monitor.quarantine import list_quarantined, quarantine_summary
+
     with user_errors():
         db = open_database(_load_settings(config))
         with db.transaction() as session:
@@ -342,6 +357,9 @@ def quarantine_retry(
     config: ConfigOption = None,
 ) -> None:
     """Read quarantined items again and store those that now pass (exit 1 if any still fail)."""
+    from monitor.pipeline import Pipeline
+    from monitor.quarantine import list_quarantined
+
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)
@@ -365,6 +383,8 @@ def quarantine_retry(
 @models_app.command("list")
 def models_list() -> None:
     """Show the bundled models with their versions and model-card figures."""
+    from classifiers.registry import list_models
+
     table = Table("name", "task", "model_version", "eval figures")
     for info in list_models():
         figures = "; ".join(
@@ -384,6 +404,9 @@ def demo(
     ] = False,
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
+    from monitor.demo import run_demo
+    from monitor.pipeline import Pipeline
+
     with user_errors():
         settings = _load_settings(config)
         db = open_database(settings)

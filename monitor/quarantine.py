@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors import CONNECTOR_CLASSES
+from connectors import SOURCE_TYPES
 from connectors.base import Post, Rejected
 from monitor.logs import redact
 from monitor.storage.models import QuarantinedItem, utcnow
@@ -82,10 +82,10 @@ def reparse(item: QuarantinedItem) -> Post:
         raise ValueError(f"payload was cut to {MAX_PAYLOAD_CHARS} characters; cannot be read")
     if item.payload_format == POST_FORMAT:
         return Post.model_validate_json(item.payload)
-    connector = CONNECTOR_CLASSES.get(item.payload_format)
-    if connector is None:
+    source_type = SOURCE_TYPES.get(item.payload_format)
+    if source_type is None:
         raise ValueError(f"no connector reads the format {item.payload_format!r}")
-    return connector.reparse(item.payload)
+    return source_type.connector_class().reparse(item.payload)
 
 
 def mark_failed_again(item: QuarantinedItem, problem: str) -> None:

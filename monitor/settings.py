@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -28,9 +28,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors.reddit import RedditSettings
-from connectors.replay import ReplaySettings
-from connectors.twitter import TwitterSettings
+from connectors import SOURCE_TYPES
 from monitor.storage.database import StorageError, database_url
 
 CONFIG_ENV = "RUFWACHT_CONFIG"
@@ -90,10 +88,15 @@ class FlaggingSettings(_Section):
     sla_hours: float = Field(default=24, gt=0)
 
 
-class SourcesSettings(_Section):
-    replay: ReplaySettings = Field(default_factory=ReplaySettings)
-    twitter: TwitterSettings = Field(default_factory=TwitterSettings)
-    reddit: RedditSettings = Field(default_factory=RedditSettings)
+# One `[sources.NAME]` table per registered source type: registering a source adds its key.
+SourcesSettings: type[_Section] = create_model(
+    "SourcesSettings",
+    __base__=_Section,
+    **{
+        name: (kind.settings, Field(default_factory=kind.settings))
+        for name, kind in SOURCE_TYPES.items()
+    },
+)
 
 
 class Settings(BaseSettings):

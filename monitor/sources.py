@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from connectors import resolve_connector
 from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
 from connectors.capabilities import ChecksExisting
-from connectors.live import LiveSourceSettings
+from connectors.settings import LiveSourceSettings
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""`make bench`: speed and memory of the default classifiers on this machine.
+"""`make bench`: start-up times of the command line, speed and memory of the default
+classifiers on this machine.
 
 Timing texts are GermEval 2017 test posts when `../shared/data` is present (used only as
 realistic German input, never for tuning), else the bundled demo feed. For scale, the same
@@ -13,9 +14,11 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from statistics import median
 
 import torch
 from rich.console import Console
@@ -35,6 +38,8 @@ TIMING_DATA = ROOT.parent / "shared" / "data" / "sentiment" / "eval" / "germeval
 POSTS = 2400
 BERT_POSTS = 256
 THREADS = 2
+STARTUP_RUNS = 5
+STARTUP_POST = {"id": "1", "text": "Die Bahn ist schon wieder zu spät, unzumutbar!"}
 
 
 def timing_texts(count: int) -> list[str]:
@@ -78,12 +83,65 @@ def classify_peak_rss_mb(texts: Sequence[str]) -> float:
     """Peak resident memory of a real `rufwacht classify` process over the texts."""
     lines = "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts))
     subprocess.run(
-        [str(Path(sys.executable).parent / "rufwacht"), "classify"],
+        rufwacht("classify"),
         input=lines.encode(),
         stdout=subprocess.DEVNULL,
         check=True,
     )
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def rufwacht(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "rufwacht"), *args]
+
+
+def seconds_to_exit(command: list[str], cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def seconds_to_first_line(command: list[str], cwd: str, line: str) -> float:
+    """Until the first output line: what a user piping one post into a command waits."""
+    start = time.perf_counter()
+    with subprocess.Popen(
+        command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdin and process.stdout
+        process.stdin.write(line)
+        process.stdin.close()
+        process.stdout.readline()
+        return time.perf_counter() - start
+
+
+def startup_seconds() -> dict[str, float]:
+    """Median wall time of fresh `rufwacht` processes, in a scratch directory and database.
+
+    Start-up is what a user waits for in `--help`, `init` and `queue list`, and before
+    `classify` answers its first post.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        config = str(Path(scratch) / "rufwacht.toml")
+        commands = {  # in this order: `init` writes the config the others read
+            "startup_help_s": rufwacht("--help"),
+            "startup_init_s": rufwacht("init", "-c", config, "--force"),
+            "startup_queue_list_s": rufwacht("queue", "list", "-c", config),
+        }
+        figures = {
+            name: median(seconds_to_exit(command, scratch) for _ in range(STARTUP_RUNS))
+            for name, command in commands.items()
+        }
+        post = json.dumps(STARTUP_POST, ensure_ascii=False) + "\n"
+        classify = rufwacht("classify", "-c", config)
+        figures["startup_classify_first_post_s"] = median(
+            seconds_to_first_line(classify, scratch, post) for _ in range(STARTUP_RUNS)
+        )
+    return figures
+
+
+def decimals(figure: str) -> int:
+    """Start-up times are fractions of a second; the other figures are large."""
+    return 2 if figure.startswith("startup_") else 1
 
 
 def main() -> None:
@@ -92,6 +150,7 @@ def main() -> None:
     # First, while this process is small: a child started by fork starts with the parent's
     # resident pages, and those count towards the child's peak.
     peak_rss_mb = classify_peak_rss_mb(texts)
+    startup = startup_seconds()
     settings = default_settings()
     scorer = Scorer.from_settings(settings)
     matcher = Matcher(settings.brands, settings.keywords.negative)
@@ -110,6 +169,7 @@ def main() -> None:
         "sentiment_posts_per_s": posts_per_second(scorer.sentiment.predict_proba, second),
         "offensive_posts_per_s": posts_per_second(scorer.offensive.predict_proba, third),
         "classify_peak_rss_mb": peak_rss_mb,
+        **startup,
     }
     bert_texts = texts[:BERT_POSTS]
     variants = ["fp32", "int8"] + (["bf16"] if bf16_is_fast() else [])
@@ -119,9 +179,9 @@ def main() -> None:
         figures[f"speedup_vs_bert_base_{variant}"] = figures["classify_posts_per_s"] / bert
     table = Table("measure", "value", title=f"{len(texts)} German posts, {THREADS} threads")
     for name, value in figures.items():
-        table.add_row(name, f"{value:,.1f}")
+        table.add_row(name, f"{value:,.{decimals(name)}f}")
     Console().print(table)
-    print(json.dumps({k: round(v, 1) for k, v in figures.items()}))
+    print(json.dumps({k: round(v, decimals(k)) for k, v in figures.items()}))
 
 
 if __name__ == "__main__":

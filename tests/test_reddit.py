@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors import CONNECTOR_CLASSES
+from connectors import SOURCE_TYPES
 from connectors.base import Cursor, Page, SearchTerms, SourceError
 from connectors.capabilities import ChecksExisting, PostsReplies
 from connectors.reddit import RedditConnector, RedditSettings
@@ -66,7 +66,7 @@ def add_threads(fake: FakeReddit, count: int) -> list[str]:
 
 
 def test_registered_and_offers_compliance_and_replies() -> None:
-    assert CONNECTOR_CLASSES["reddit"] is RedditConnector
+    assert SOURCE_TYPES["reddit"].connector_class() is RedditConnector
     assert issubclass(RedditConnector, ChecksExisting)
     assert issubclass(RedditConnector, PostsReplies)
 

@@ -103,3 +103,13 @@ def test_an_unknown_name_says_where_it_was_looked_for() -> None:
     message = str(error.value)
     assert "'ngram-sentimnet'" in message
     assert "not a bundled model, a local model directory" in message or "Hugging Face" in message
+
+
+def test_spelled_out_formats_match_the_model_modules() -> None:
+    """The registry names formats without importing the model modules; they must not drift."""
+    from classifiers import ensemble, ngram, registry
+    from classifiers.e5 import classifier as e5
+
+    assert registry.NGRAM_FORMAT == ngram.FORMAT
+    assert registry.ENSEMBLE_FORMAT == ensemble.FORMAT
+    assert registry.E5_FORMAT == e5.FORMAT

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from connectors.base import Author, Post
-from monitor.storage.database import Database
+from monitor.storage.database import Database, alembic_config, head_revisions, schema_is_current
 from monitor.storage.models import AuthorRecord, PostRecord
 from monitor.storage.posts import store_posts
 from monitor.storage.source_states import load_cursor, mark_failing, save_cursor
@@ -97,3 +97,19 @@ def test_failing_source_keeps_its_cursor(db: Database) -> None:
 def test_migrating_twice_is_harmless(db: Database) -> None:
     db.migrate()
     assert count(db, PostRecord) == 0
+
+
+def test_schema_check_finds_alembics_heads_and_a_behind_schema(db_url: str) -> None:
+    """The cheap check that skips Alembic at start-up must agree with Alembic itself."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert head_revisions() == set(heads)
+    database = Database(db_url)
+    assert not schema_is_current(database.engine)
+    database.migrate()
+    assert schema_is_current(database.engine)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not schema_is_current(database.engine)
+    database.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors import CONNECTOR_CLASSES
+from connectors import SOURCE_TYPES
 from connectors.base import Cursor, Page, SearchTerms, SourceError
 from connectors.capabilities import ChecksExisting, PostsReplies
 from connectors.retry import Clock
@@ -75,7 +75,7 @@ def add_complaints(fake: FakeX, count: int, author: str) -> list[str]:
 
 
 def test_registered_and_offers_compliance_and_replies() -> None:
-    assert CONNECTOR_CLASSES["twitter"] is TwitterConnector
+    assert SOURCE_TYPES["twitter"].connector_class() is TwitterConnector
     assert issubclass(TwitterConnector, ChecksExisting)
     assert issubclass(TwitterConnector, PostsReplies)
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.storage import StorageError
 
-class StorageError(Exception):
-    """The database cannot be opened or migrated; the message names the URL and problem."""
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+VERSION_TABLE = "alembic_version"
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -69,16 +71,72 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def migrations_dir() -> Path:
+    return Path(str(resources.files("monitor") / "migrations"))
+
+
 def alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
-    config.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+    config.set_main_option("script_location", str(migrations_dir()))
     return config
 
 
+def head_revisions() -> set[str]:
+    """The newest migrations' ids, read from the version files without importing Alembic.
+
+    A head is a revision that no other revision names as its `down_revision`.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        names = _module_constants(path)
+        revisions.add(str(names["revision"]))
+        down = names.get("down_revision")
+        parents.update([down] if isinstance(down, str) else down or ())
+    return revisions - parents
+
+
+def _module_constants(path: Path) -> dict[str, Any]:
+    """Top-level `name = literal` assignments of a Python file."""
+    constants: dict[str, Any] = {}
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            try:
+                constants[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return constants
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database already stands at every head revision (no migration to run)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return False
+        stored = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+        return set(stored) == head_revisions()
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest migration (idempotent, safe at every start)."""
-    config = alembic_config()
+    """Upgrade the schema to the newest migration (idempotent, safe at every start).
+
+    Alembic's machinery takes most of a second to import, and nearly every start finds the
+    schema current: a look at the version table decides whether Alembic is needed at all.
+    """
     try:
+        if schema_is_current(engine):
+            return
+        from alembic import command
+
+        config = alembic_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
