@@ -12,6 +12,7 @@ import json
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
@@ -112,9 +113,29 @@ class Rejected:
         return f"{self.ref}: {self.problem}"
 
 
-def json_payload(item: Any) -> str:
-    """A payload item as JSON text; values JSON cannot hold are written as their `str`."""
-    return json.dumps(item, ensure_ascii=False, default=str)
+def json_payload(item: Any, author: Mapping[str, Any] | None) -> str:
+    """A payload item and its author's details as JSON text, for `read_payload` to take apart;
+    values JSON cannot hold are written as their `str`."""
+    return json.dumps({"item": item, "author": author}, ensure_ascii=False, default=str)
+
+
+def read_payload(payload: str) -> tuple[Any, Mapping[str, Any] | None]:
+    """The item and its author's details from a `json_payload`; `ValueError` if it is not one."""
+    try:
+        record = json.loads(payload)
+        author = record.get("author")
+        return record["item"], author if isinstance(author, Mapping) else None
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a quarantined item: {describe(exc)}") from exc
+
+
+@contextmanager
+def as_value_errors() -> Iterator[None]:
+    """A malformed payload's `KeyError` or `TypeError` as the `ValueError` callers handle."""
+    try:
+        yield
+    except (KeyError, TypeError) as exc:
+        raise ValueError(describe(exc)) from exc
 
 
 @dataclass

@@ -9,7 +9,6 @@ next walk re-reads that stretch and sends only what it has not sent yet.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -33,8 +32,10 @@ from connectors.base import (
     Rejected,
     SearchTerms,
     SourceError,
+    as_value_errors,
     describe,
     json_payload,
+    read_payload,
 )
 from connectors.capabilities import ReplyResult
 from connectors.live import HttpAdapter, credential
@@ -314,17 +315,10 @@ class RedditConnector(Connector):
 
     @classmethod
     def reparse(cls, payload: str) -> Post:
-        try:
-            quarantined = json.loads(payload)
-            data, author = quarantined["item"], quarantined.get("author")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"not a quarantined Reddit item: {describe(exc)}") from exc
-        fullname = data.get("author_fullname") or ""
-        authors = {fullname: author} if isinstance(author, Mapping) else {}
-        try:
+        data, author = read_payload(payload)
+        authors = {data.get("author_fullname") or "": author} if author else {}
+        with as_value_errors():
             return reddit_post(data, authors, datetime.now(UTC))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(describe(exc)) from exc
 
     def _authors(self, fullnames: set[str]) -> dict[str, Mapping[str, Any]]:
         """Account details in one request per 100 authors (search results carry only names)."""
@@ -469,7 +463,7 @@ def reddit_post(
 def _payload(data: Mapping[str, Any], author: Mapping[str, Any] | None = None) -> str:
     """A praw item's fields (and its author's details) as JSON, readable by `reparse`."""
     item = {key: data[key] for key in (*RAW_FIELDS, "author", "subreddit") if key in data}
-    return json_payload({"item": item, "author": author})
+    return json_payload(item, author)
 
 
 def _text(data: Mapping[str, Any]) -> str:

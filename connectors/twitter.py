@@ -10,7 +10,6 @@ and a long back-fill resumes where it stopped.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import time
@@ -31,8 +30,10 @@ from connectors.base import (
     Rejected,
     SearchTerms,
     SourceError,
+    as_value_errors,
     describe,
     json_payload,
+    read_payload,
 )
 from connectors.capabilities import LOOKUP_BATCH, ReplyResult
 from connectors.live import HttpAdapter, credential
@@ -249,7 +250,7 @@ class TwitterConnector(Connector):
                 user = (
                     users.get(str(tweet.get("author_id"))) if isinstance(tweet, Mapping) else None
                 )
-                payload = json_payload({"tweet": tweet, "user": user})
+                payload = json_payload(tweet, user)
                 page.rejected.append(Rejected(f"tweet {_tweet_id(tweet)}", describe(exc), payload))
                 continue
             posts.setdefault(post.platform_id, post)  # newest version of an edited tweet wins
@@ -258,16 +259,11 @@ class TwitterConnector(Connector):
 
     @classmethod
     def reparse(cls, payload: str) -> Post:
-        try:
-            item = json.loads(payload)
-            tweet, user = item["tweet"], item.get("user")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"not a quarantined tweet: {describe(exc)}") from exc
-        users = {str(user.get("id")): user} if isinstance(user, Mapping) else {}
-        try:
-            return tweet_post(tweet, users, datetime.now(UTC), [])
-        except (KeyError, TypeError) as exc:
-            raise ValueError(describe(exc)) from exc
+        tweet, user = read_payload(payload)
+        with as_value_errors():
+            return tweet_post(
+                tweet, {str(user.get("id")): user} if user else {}, datetime.now(UTC), []
+            )
 
     # Compliance and replies
 

@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from connectors.base import json_payload
+from connectors.reddit import RedditConnector
 from connectors.replay import ReplayConnector
+from connectors.twitter import TwitterConnector
 from monitor.cli import app
 from monitor.pipeline import Pipeline
 from monitor.settings import Settings
@@ -249,3 +252,31 @@ def test_quarantine_list_and_retry_on_the_command_line(
     unknown = runner.invoke(app, ["quarantine", "retry", "999", "-c", str(config)])
     assert unknown.exit_code == 2
     assert "no quarantined item with id 999" in unknown.output
+
+
+def test_quarantined_tweets_and_reddit_items_are_read_again_by_their_connector() -> None:
+    user = {"id": "7", "username": "pendler", "created_at": "2020-01-01T00:00:00.000Z"}
+    tweet = {"id": "12", "text": "Telekom Störung", "author_id": "7"}
+    broken = TwitterConnector.reparse
+    with pytest.raises(ValueError, match="missing created_at"):
+        broken(json_payload(tweet, user))
+    fixed = TwitterConnector.reparse(
+        json_payload({**tweet, "created_at": "2026-01-05T10:00:00.000Z"}, user)
+    )
+    assert (fixed.platform_id, fixed.author and fixed.author.handle) == ("12", "pendler")
+
+    item = {
+        "name": "t3_x1",
+        "title": "Telekom kaputt",
+        "permalink": "/r/de/comments/x1/",
+        "created_utc": 1767600000,
+        "author": "kundin",
+        "author_fullname": "t2_k",
+    }
+    post = RedditConnector.reparse(json_payload(item, {"created_utc": 1500000000}))
+    assert (post.text, post.author and post.author.handle) == ("Telekom kaputt", "kundin")
+    assert post.author is not None and post.author.account_age_days
+    with pytest.raises(ValueError, match="title"):
+        RedditConnector.reparse(json_payload({k: v for k, v in item.items() if k != "title"}, None))
+    with pytest.raises(ValueError, match="not a quarantined item"):
+        RedditConnector.reparse("[1, 2]")
