@@ -1,7 +1,8 @@
 """`rufwacht classify`: JSONL posts in, the same posts with judgements out, no storage.
 
 Lines are processed in batches for speed; a bad line becomes an error line naming its line
-number and never stops the others.
+number and never stops the others. The posts read so far are each author's history, as the
+stored posts are in the pipeline, so a stream classified here is judged as the queue judges it.
 """
 
 from __future__ import annotations
@@ -11,38 +12,28 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from classifiers.spam import spam_reasons
-from classifiers.troll import HistorySignals
 from connectors.base import Post, describe
 from connectors.replay import post_from_record
-from monitor.flagging import decide
-from monitor.matching import Matcher
-from monitor.scoring import PostScores, Scorer, author_signals
-from monitor.settings import FlaggingSettings
+from monitor.history import AuthorHistory
+from monitor.judging import Judge, Judgement, Subject
+from monitor.scoring import author_signals
 
 
-def classify_lines(
-    lines: Iterable[str],
-    matcher: Matcher,
-    scorer: Scorer,
-    flagging: FlaggingSettings,
-) -> Iterator[dict[str, Any]]:
+def classify_lines(lines: Iterable[str], judge: Judge) -> Iterator[dict[str, Any]]:
     """Yield one output object per non-blank input line, in input order."""
+    history = AuthorHistory()
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
-    while batch := list(islice(numbered, scorer.batch_size)):
+    while batch := list(islice(numbered, judge.batch_size)):
         parsed = [_parse(n, line) for n, line in batch]
-        posts = [(record, post) for record, post in parsed if post is not None]
-        scores = scorer.score(
-            [post.text for _, post in posts],
-            [author_signals(post.author) for _, post in posts],
-            [HistorySignals()] * len(posts),
-        )
-        judged = iter(scores)
+        posts = [post for _, post in parsed if post is not None]
+        judged = iter(judge.judge([_subject(post) for post in posts], history))
         for record, post in parsed:
-            if post is None:
-                yield record
-            else:
-                yield _result(record, post, next(judged), matcher, flagging)
+            yield record if post is None else _result(record, next(judged))
+
+
+def _subject(post: Post) -> Subject:
+    key = (post.platform, post.author.key) if post.author else None
+    return Subject(post.text, post.created_at, author_signals(post.author), key)
 
 
 def _parse(line_no: int, line: str) -> tuple[dict[str, Any], Post | None]:
@@ -55,34 +46,25 @@ def _parse(line_no: int, line: str) -> tuple[dict[str, Any], Post | None]:
         return {"line": line_no, "error": describe(exc)}, None
 
 
-def _result(
-    record: dict[str, Any],
-    post: Post,
-    scores: PostScores,
-    matcher: Matcher,
-    flagging: FlaggingSettings,
-) -> dict[str, Any]:
-    match = matcher.match(post.text)
-    author = author_signals(post.author)
-    spam = spam_reasons(post.text, author)
-    verdict = decide(match, scores.sentiment, scores.troll, spam, author.followers, flagging)
+def _result(record: dict[str, Any], judged: Judgement) -> dict[str, Any]:
+    sentiment, troll = judged.sentiment, judged.troll
     return {
         **record,
         "sentiment": {
-            "label": scores.sentiment.label,
-            "scores": scores.sentiment.scores,
-            "model_version": scores.sentiment.model_version,
+            "label": sentiment.label,
+            "scores": sentiment.scores,
+            "model_version": sentiment.model_version,
         },
         "troll": {
-            "score": scores.troll.score,
-            "is_troll": scores.troll.is_troll,
-            "threat": scores.troll.threat,
-            "reasons": scores.troll.reasons,
-            "model_version": scores.troll.model_version,
+            "score": troll.score,
+            "is_troll": troll.is_troll,
+            "threat": troll.threat,
+            "reasons": troll.reasons,
+            "model_version": troll.model_version,
         },
-        "spam": {"is_spam": bool(spam), "reasons": spam},
-        "matches": {"brands": match.brands, "keywords": match.keywords},
-        "flagged": verdict.flagged,
-        "priority": verdict.priority,
-        "model_version": f"{scores.sentiment.model_version}+{scores.troll.model_version}",
+        "spam": {"is_spam": bool(judged.spam), "reasons": judged.spam},
+        "matches": {"brands": judged.match.brands, "keywords": judged.match.keywords},
+        "flagged": judged.verdict.flagged,
+        "priority": judged.verdict.priority,
+        "model_version": f"{sentiment.model_version}+{troll.model_version}",
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,23 +17,16 @@ from rich.table import Table
 
 from classifiers.base import TASK_LABELS, ModelLoadError
 from connectors.base import SourceError
-from monitor.logs import LogFormat, protect_settings, redact, setup_logging
-from monitor.queue import QueueStatus
-from monitor.settings import (
-    DEFAULT_CONFIG_NAME,
-    ConfigError,
-    Settings,
-    example_config_text,
-    load_settings,
-)
+from monitor.logs import LogFormat, redact, setup_logging
+from monitor.queue.states import QueueStatus
+from monitor.runtime import Runtime
+from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, example_config_text
 from monitor.storage import StorageError
 
 # Only what every command needs is imported here: each command imports its own operations,
 # so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
 if TYPE_CHECKING:
-    from monitor.pipeline import Pipeline
     from monitor.sources import SourcePlan
-    from monitor.storage.database import Database
 
 app = typer.Typer(
     help="Rufwacht: reputation monitoring for German-speaking brands.",
@@ -92,32 +84,15 @@ def main(
     setup_logging(log_format)
 
 
-def _load_settings(config: Path | None) -> Settings:
-    """The config, its credentials registered for redaction before anything can log them."""
-    settings = load_settings(config)
-    protect_settings(settings, os.environ)
-    return settings
-
-
-def open_database(settings: Settings) -> Database:
-    from monitor.storage.database import Database
-
-    db = Database(settings.storage.url)
-    db.migrate()
-    return db
-
-
-def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
-    """What `run` and `poll` share: log level, settings, database, sources and models."""
-    from monitor.pipeline import Pipeline
-    from monitor.sources import plan_sources
-
+def start_sources(config: Path | None, verbose: bool) -> tuple[Runtime, SourcePlan]:
+    """What `run` and `poll` share: log level, then the runtime with its sources and models."""
     if verbose:
         logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
-        settings = _load_settings(config)
-        plan = plan_sources(settings, os.environ)
-        return Pipeline.from_settings(settings, open_database(settings)), plan
+        runtime = Runtime.open(config)
+        plan = runtime.source_plan()
+        runtime.pipeline  # noqa: B018 - load the models before the first poll, errors here
+        return runtime, plan
 
 
 @app.command()
@@ -132,10 +107,9 @@ def init(
         if config.exists() and not force:
             raise ConfigError(f"{config}: already exists (use --force to overwrite)")
         config.write_text(example_config_text(), encoding="utf-8")
-        settings = _load_settings(config)
-        db = open_database(settings)
-    out.print(f"Wrote {config}; database: {db.location}", soft_wrap=True, highlight=False)
-    db.dispose()
+        with Runtime.open(config) as runtime:
+            location = runtime.database.location
+    out.print(f"Wrote {config}; database: {location}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -143,18 +117,17 @@ def run(config: ConfigOption = None, verbose: bool = False) -> None:
     """Poll every enabled source on its schedule until Ctrl-C."""
     from monitor.scheduler import run_scheduler
 
-    pipeline, plan = start_sources(config, verbose)
-    db = pipeline.db
-    if not plan.connectors:
-        err.print("[bold red]error:[/] no source can run; enable one in the config.")
-        raise typer.Exit(2)
-    logging.getLogger("rufwacht").info(
-        "running %s into %s; Ctrl-C stops",
-        ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
-        db.location,
-    )
-    run_scheduler(pipeline, plan.connectors, plan.schedule)
-    db.dispose()
+    runtime, plan = start_sources(config, verbose)
+    with runtime:
+        if not plan.connectors:
+            err.print("[bold red]error:[/] no source can run; enable one in the config.")
+            raise typer.Exit(2)
+        logging.getLogger("rufwacht").info(
+            "running %s into %s; Ctrl-C stops",
+            ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
+            runtime.database.location,
+        )
+        run_scheduler(runtime.pipeline, plan.connectors, plan.schedule)
 
 
 @app.command()
@@ -167,26 +140,28 @@ def poll(
     if not once:
         run(config, verbose)
         return
-    pipeline, plan = start_sources(config, verbose)
+    runtime, plan = start_sources(config, verbose)
     table = Table("source", "fetched", "new", "flagged", "problems")
     failed = False
     for name, problem in plan.unavailable.items():
         table.add_row(name, "-", "-", "-", f"not running: {problem}")
-    for connector in plan.connectors:
-        report = pipeline.poll(connector)
-        failed |= report.failure is not None
-        problems = [report.failure] if report.failure else []
-        if report.quarantined:
-            problems.append(f"{report.quarantined} quarantined (see `rufwacht quarantine list`)")
-        table.add_row(
-            report.source,
-            str(report.fetched),
-            str(report.stored),
-            str(report.flagged),
-            "; ".join(problems),
-        )
+    with runtime:
+        for connector in plan.connectors:
+            report = runtime.pipeline.poll(connector)
+            failed |= report.failure is not None
+            problems = [report.failure] if report.failure else []
+            if report.quarantined:
+                problems.append(
+                    f"{report.quarantined} quarantined (see `rufwacht quarantine list`)"
+                )
+            table.add_row(
+                report.source,
+                str(report.fetched),
+                str(report.stored),
+                str(report.flagged),
+                "; ".join(problems),
+            )
     out.print(table)
-    pipeline.db.dispose()
     if failed:
         raise typer.Exit(1)
 
@@ -195,14 +170,10 @@ def poll(
 def classify(config: ConfigOption = None) -> None:
     """Read JSONL posts on stdin, write each with its judgements as JSON on stdout."""
     from monitor.classify import classify_lines
-    from monitor.matching import Matcher
-    from monitor.scoring import Scorer
 
     with user_errors():
-        settings = _load_settings(config)
-        matcher = Matcher(settings.brands, settings.keywords.negative)
-        scorer = Scorer.from_settings(settings)
-    for result in classify_lines(sys.stdin, matcher, scorer, settings.flagging):
+        judge = Runtime.open(config).judge
+    for result in classify_lines(sys.stdin, judge):
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
@@ -245,7 +216,7 @@ def evaluate_command(
             raise ValueError(
                 f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, not {task!r}"
             )
-        settings = _load_settings(config)
+        settings = Runtime.open(config).settings
         if task == "spam":  # rules only: --model does not apply
             figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
         elif task == "troll":
@@ -281,13 +252,13 @@ def queue_list(
     from monitor.queue import count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
-    with user_errors():
-        settings = _load_settings(config)
-        db = open_database(settings)
-        with db.transaction() as session:
-            items = [item_summary(item) for item in list_items(session, status, limit)]
-            left_out = count_items(session, status) - len(items)
-        db.dispose()
+    with (
+        user_errors(),
+        Runtime.open(config) as runtime,
+        runtime.database.transaction() as session,
+    ):
+        items = [item_summary(item) for item in list_items(session, status, limit)]
+        left_out = count_items(session, status) - len(items)
     if as_json:
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -324,11 +295,12 @@ def quarantine_list(
     """Show the quarantined items, oldest first, with source, place and problem."""
     from monitor.quarantine import list_quarantined, quarantine_summary
 
-    with user_errors():
-        db = open_database(_load_settings(config))
-        with db.transaction() as session:
-            items = [quarantine_summary(item) for item in list_quarantined(session)]
-        db.dispose()
+    with (
+        user_errors(),
+        Runtime.open(config) as runtime,
+        runtime.database.transaction() as session,
+    ):
+        items = [quarantine_summary(item) for item in list_quarantined(session)]
     if as_json:
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -357,20 +329,16 @@ def quarantine_retry(
     config: ConfigOption = None,
 ) -> None:
     """Read quarantined items again and store those that now pass (exit 1 if any still fail)."""
-    from monitor.pipeline import Pipeline
     from monitor.quarantine import list_quarantined
 
-    with user_errors():
-        settings = _load_settings(config)
-        db = open_database(settings)
-        with db.transaction() as session:
+    with user_errors(), Runtime.open(config) as runtime:
+        with runtime.database.transaction() as session:
             unknown = sorted(
                 set(ids or ()) - {item.id for item in list_quarantined(session, ids or ())}
             )
         if unknown:
             raise ValueError(f"no quarantined item with id {', '.join(map(str, unknown))}")
-        outcomes = Pipeline.from_settings(settings, db).retry_quarantined(ids or ())
-        db.dispose()
+        outcomes = runtime.pipeline.retry_quarantined(ids or ())
     for outcome in outcomes:
         verdict = "stored" if outcome.stored else f"still failing: {outcome.problem}"
         out.print(f"{outcome.id} {escape(outcome.ref)}: {escape(verdict)}", highlight=False)
@@ -405,12 +373,9 @@ def demo(
 ) -> None:
     """Run the bundled German demo feed through the pipeline and summarise the queue."""
     from monitor.demo import run_demo
-    from monitor.pipeline import Pipeline
 
-    with user_errors():
-        settings = _load_settings(config)
-        db = open_database(settings)
-        summary = run_demo(Pipeline.from_settings(settings, db), reset=reset)
+    with user_errors(), Runtime.open(config) as runtime:
+        summary = run_demo(runtime.pipeline, reset=reset)
     report = summary.report
     if reset:
         out.print(f"Removed {summary.removed} earlier demo posts.")
@@ -422,4 +387,30 @@ def demo(
     for brand, count in summary.queue_by_brand.items():
         table.add_row(brand, str(count))
     out.print(table)
-    db.dispose()
+
+
+@app.command()
+def explain(
+    ref: Annotated[
+        str, typer.Argument(metavar="PLATFORM:ID", help="The post, e.g. twitter:1234567890.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="The stored verdict as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Why a stored post is (not) in the queue, from the verdict stored when it was judged."""
+    from monitor.explain import explain as explain_post
+    from monitor.explain import explanation_data, find_post
+
+    with (
+        user_errors(),
+        Runtime.open(config) as runtime,
+        runtime.database.transaction() as session,
+    ):
+        post = find_post(session, ref)
+        data, sentences = explanation_data(post), explain_post(post)
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(f"[bold]{escape(ref)}[/]: {escape(post.text or '(gelöscht)')}", soft_wrap=True)
+    for sentence in sentences:
+        out.print(escape(sentence), soft_wrap=True, highlight=False)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connectors.base import Connector, SourceError, clean_text
 from connectors.capabilities import LOOKUP_BATCH, ChecksExisting
-from monitor.queue import QueueStatus
+from monitor.queue.workflow import mark_deleted
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord, utcnow
 
@@ -80,5 +80,5 @@ def _erase(post: PostRecord) -> None:
     post.text = None
     post.raw = {}
     post.deleted_at = utcnow()
-    if post.queue_item is not None and post.queue_item.status == QueueStatus.NEW:
-        post.queue_item.status = QueueStatus.DELETED
+    if post.queue_item is not None:
+        mark_deleted(post.queue_item)

@@ -10,7 +10,14 @@ from sqlalchemy import ColumnElement, delete, func, select
 from connectors.replay import DemoFeedConnector
 from monitor.pipeline import Pipeline, PollReport
 from monitor.storage.database import Database
-from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, SourceState
+from monitor.storage.models import (
+    AuthorRecord,
+    PostRecord,
+    QueueItem,
+    Score,
+    SourceState,
+    VerdictRecord,
+)
 from monitor.storage.source_states import save_cursor
 
 DEMO_SOURCE = "demo"
@@ -34,7 +41,7 @@ def is_demo_post() -> ColumnElement[bool]:
 
 
 def remove_demo_data(db: Database) -> int:
-    """Delete the demo posts with their scores and queue items, their authors left without
+    """Delete the demo posts with their scores, verdicts and queue items, their authors left without
     posts, and the demo source's cursor; live posts and other sources' cursors stay."""
     demo_posts = select(PostRecord.id).where(is_demo_post())
     with db.transaction() as session:
@@ -43,6 +50,7 @@ def remove_demo_data(db: Database) -> int:
         )
         session.execute(delete(QueueItem).where(QueueItem.post_id.in_(demo_posts)))
         session.execute(delete(Score).where(Score.post_id.in_(demo_posts)))
+        session.execute(delete(VerdictRecord).where(VerdictRecord.post_id.in_(demo_posts)))
         removed = session.execute(delete(PostRecord).where(is_demo_post())).rowcount
         still_posting = select(PostRecord.author_id).where(PostRecord.author_id.is_not(None))
         session.execute(

@@ -1,4 +1,4 @@
-"""The pipeline: store → match → score → flag → queue, one page per transaction.
+"""The pipeline: store → judge → record the verdict → queue, one page per transaction.
 
 A page's posts, their scores, queue items and the source's new cursor are committed together,
 so a crash anywhere re-fetches that page on the next poll and the unique key on
@@ -12,17 +12,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
 
 from classifiers.base import Prediction
-from classifiers.spam import spam_reasons
 from classifiers.troll import TrollResult
 from connectors.base import Connector, Page, SourceError, describe
-from monitor.flagging import decide
-from monitor.history import author_history
+from monitor.history import WINDOW, AuthorHistory, PastPost, is_hostile
+from monitor.judging import Judge, Judgement, Subject, trace
 from monitor.logs import redact
-from monitor.matching import Matcher
 from monitor.quarantine import (
     POST_FORMAT,
     RetryOutcome,
@@ -32,11 +30,11 @@ from monitor.quarantine import (
     refused_post,
     reparse,
 )
-from monitor.queue import enqueue
-from monitor.scoring import Scorer, author_signals
-from monitor.settings import FlaggingSettings, Settings
+from monitor.queue.intake import enqueue
+from monitor.scoring import author_signals
+from monitor.settings import Settings
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QuarantinedItem, Score
+from monitor.storage.models import PostRecord, QuarantinedItem, Score, VerdictRecord
 from monitor.storage.posts import store_posts
 from monitor.storage.source_states import load_cursor, mark_failing, save_cursor
 
@@ -56,13 +54,9 @@ class PollReport:
 
 
 class Pipeline:
-    def __init__(
-        self, db: Database, matcher: Matcher, scorer: Scorer, flagging: FlaggingSettings
-    ) -> None:
+    def __init__(self, db: Database, judge: Judge) -> None:
         self.db = db
-        self.matcher = matcher
-        self.scorer = scorer
-        self.flagging = flagging
+        self.judge = judge
         self.stopping = threading.Event()
         """Set to end polls after their current page (a clean shutdown)."""
 
@@ -70,8 +64,7 @@ class Pipeline:
     def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
         if not settings.brands:
             log.warning("no [[brands]] configured: no post will match or be queued")
-        matcher = Matcher(settings.brands, settings.keywords.negative)
-        return cls(db, matcher, Scorer.from_settings(settings), settings.flagging)
+        return cls(db, Judge.from_settings(settings))
 
     def poll(self, connector: Connector) -> PollReport:
         """Fetch everything new from one source; a failing source never raises."""
@@ -137,38 +130,60 @@ class Pipeline:
             mark_failing(session, report.source, problem)
 
     def analyse(self, session: Session, posts: list[PostRecord]) -> int:
-        """Match, score and flag freshly stored posts; returns how many were queued."""
+        """Judge freshly stored posts, store scores and verdicts, queue the flagged ones;
+        returns how many were queued."""
         if not posts:
             return 0
-        texts = [post.text or "" for post in posts]
-        matches = [self.matcher.match(text) for text in texts]
-        for post, match in zip(posts, matches, strict=True):
-            post.matched_brands = match.brands
-            post.matched_keywords = match.keywords
-        judgements = self.scorer.judge(texts)
-        for post, judgement in zip(posts, judgements, strict=True):
-            session.add_all(
-                [
-                    _score_row(post, "sentiment", judgement.sentiment),
-                    _score_row(post, "offensive", judgement.offensive),
-                ]
-            )
-        session.flush()  # the history of later posts in this page sees the earlier ones
-        histories = [author_history(session, post) for post in posts]
-        authors = [author_signals(post.author) for post in posts]
-        trolls = self.scorer.troll(texts, authors, histories, judgements)
-        flagged = 0
-        rows = zip(posts, texts, authors, matches, judgements, trolls, strict=True)
-        for post, text, author, match, judgement, troll in rows:
-            session.add(_troll_row(post, troll))
-            spam = spam_reasons(text, author)
-            verdict = decide(
-                match, judgement.sentiment, troll, spam, author.followers, self.flagging
-            )
-            if verdict.flagged:
-                enqueue(session, post, verdict, self.flagging.sla_hours)
-                flagged += 1
-        return flagged
+        subjects = [_subject(post) for post in posts]
+        judgements = self.judge.judge(subjects, _stored_history(session, posts))
+        flagging = self.judge.flagging
+        for post, judged in zip(posts, judgements, strict=True):
+            post.matched_brands = judged.match.brands
+            post.matched_keywords = judged.match.keywords
+            session.add_all(_score_rows(post, judged))
+            session.add(VerdictRecord(post=post, **trace(judged, flagging)))
+            if judged.verdict.flagged:
+                enqueue(session, post, judged.verdict, flagging.sla_hours)
+        return sum(judged.verdict.flagged for judged in judgements)
+
+
+def _subject(post: PostRecord) -> Subject:
+    return Subject(post.text or "", post.created_at, author_signals(post.author), post.author_id)
+
+
+def _stored_history(session: Session, posts: list[PostRecord]) -> AuthorHistory:
+    """The stored posts of these posts' authors from the week before the oldest of them."""
+    history = AuthorHistory()
+    authors = {post.author_id for post in posts if post.author_id is not None}
+    if not authors:
+        return history
+    earlier = session.scalars(
+        select(PostRecord)
+        .options(selectinload(PostRecord.scores))
+        .where(
+            PostRecord.author_id.in_(authors),
+            PostRecord.id.not_in([post.id for post in posts]),
+            PostRecord.created_at >= min(post.created_at for post in posts) - WINDOW,
+            PostRecord.text.is_not(None),
+        )
+        .order_by(PostRecord.created_at)
+    )
+    for post in earlier:
+        history.add(post.author_id, _past(post))
+    return history
+
+
+def _past(post: PostRecord) -> PastPost:
+    hostile = is_hostile({score.task: score.label for score in post.scores})
+    return PastPost(post.text or "", post.created_at, tuple(post.matched_brands), hostile)
+
+
+def _score_rows(post: PostRecord, judged: Judgement) -> list[Score]:
+    return [
+        _score_row(post, "sentiment", judged.sentiment),
+        _score_row(post, "offensive", judged.offensive),
+        _troll_row(post, judged.troll),
+    ]
 
 
 def _score_row(post: PostRecord, task: str, prediction: Prediction) -> Score:

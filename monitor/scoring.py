@@ -20,13 +20,6 @@ class TextJudgement:
     offensive: Prediction
 
 
-@dataclass(frozen=True)
-class PostScores:
-    sentiment: Prediction
-    offensive: Prediction
-    troll: TrollResult
-
-
 class AuthorLike(Protocol):
     """A fetched `connectors.base.Author` or a stored `AuthorRecord`."""
 
@@ -89,16 +82,3 @@ class Scorer:
     ) -> list[TrollResult]:
         offensive = [j.offensive.scores["offensive"] for j in judgements]
         return self.troll_scorer.score(texts, authors, histories, offensive_probs=offensive)
-
-    def score(
-        self,
-        texts: Sequence[str],
-        authors: Sequence[AuthorSignals],
-        histories: Sequence[HistorySignals],
-    ) -> list[PostScores]:
-        """All three judgements for posts whose history is already known."""
-        judgements = self.judge(texts)
-        trolls = self.troll(texts, authors, histories, judgements)
-        return [
-            PostScores(j.sentiment, j.offensive, t) for j, t in zip(judgements, trolls, strict=True)
-        ]

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -20,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from monitor.queue.states import QueueStatus
 
 
 def utcnow() -> datetime:
@@ -105,6 +108,9 @@ class PostRecord(Base):
     queue_item: Mapped[QueueItem | None] = relationship(
         back_populates="post", cascade="all, delete-orphan"
     )
+    verdict: Mapped[VerdictRecord | None] = relationship(
+        back_populates="post", cascade="all, delete-orphan"
+    )
 
 
 class Score(Base):
@@ -137,7 +143,18 @@ class QueueItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
     brand: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(32), default="new")
+    status: Mapped[QueueStatus] = mapped_column(
+        # A VARCHAR holding the value ("new"), checked in Python: a new status needs no
+        # database migration, and the transition table guards every change.
+        Enum(
+            QueueStatus,
+            native_enum=False,
+            length=32,
+            values_callable=lambda statuses: [status.value for status in statuses],
+            validate_strings=True,
+        ),
+        default=QueueStatus.NEW,
+    )
     priority: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -145,6 +162,33 @@ class QueueItem(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[PostRecord] = relationship(back_populates="queue_item")
+
+
+class VerdictRecord(Base):
+    """Why a judged post is in the queue or not: the data `monitor.judging.trace` records.
+
+    Kept whole (matches, thresholds, scores, spam rule, model versions) so that the answer
+    stays right after the config or the models change."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    priority: Mapped[int] = mapped_column(Integer)
+    brand: Mapped[str | None] = mapped_column(String(200))
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    matches: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """brands, keywords and spans (where in the text each was found)."""
+    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    spam: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """is_spam, reasons and the rule's version."""
+    models: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """model_version per task."""
+    judged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[PostRecord] = relationship(back_populates="verdict")
 
 
 class QuarantinedItem(Base):

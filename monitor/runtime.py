@@ -1,0 +1,81 @@
+"""The composition root: settings, database, judge, pipeline and sources built from one config.
+
+The CLI, the web app and workers all start here, so each is assembled one way. Parts are built
+on first use and their modules imported then, so that a command that needs no models or
+platform clients (`--help`, `queue list`) never waits for torch, tweepy or praw.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from monitor.logs import protect_settings
+from monitor.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.judging import Judge
+    from monitor.pipeline import Pipeline
+    from monitor.sources import SourcePlan
+    from monitor.storage.database import Database
+
+
+class Runtime:
+    """What one process runs on; `close()` (or `with`) releases the database connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def open(cls, config: Path | None) -> Runtime:
+        """Load and validate the config (raises `ConfigError`); its credentials are
+        registered for redaction before anything can log them."""
+        settings = load_settings(config)
+        protect_settings(settings, os.environ)
+        return cls(settings)
+
+    @cached_property
+    def database(self) -> Database:
+        """The configured database, migrated to the newest schema."""
+        from monitor.storage.database import Database
+
+        db = Database(self.settings.storage.url)
+        db.migrate()
+        return db
+
+    @cached_property
+    def judge(self) -> Judge:
+        """The matcher, models and thresholds (loads the models)."""
+        from monitor.judging import Judge
+
+        return Judge.from_settings(self.settings)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        from monitor.pipeline import Pipeline
+
+        return Pipeline.from_settings(self.settings, self.database)
+
+    def source_plan(self) -> SourcePlan:
+        """The enabled sources that can run, with their schedule, and those that cannot."""
+        from monitor.sources import plan_sources
+
+        return plan_sources(self.settings, os.environ)
+
+    def close(self) -> None:
+        if "database" in self.__dict__:
+            self.database.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
