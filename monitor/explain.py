@@ -49,7 +49,7 @@ def explanation_data(post: PostRecord) -> dict[str, Any]:
         if item is None
         else {
             "id": item.id,
-            "status": item.status.value,
+            "status": item.status,
             "priority": item.priority,
             "due_at": item.due_at.isoformat(),
         },
@@ -98,7 +98,7 @@ def _queue_state(post: PostRecord) -> str:
             f"gelöscht{deleted}."
         )
     return (
-        f"In der Queue: Eintrag {item.id}, Status „{item.status.value}“, Priorität "
+        f"In der Queue: Eintrag {item.id}, Status „{item.status}“, Priorität "
         f"{item.priority}, fällig {_when(item.due_at)}."
     )
 

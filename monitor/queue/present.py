@@ -12,7 +12,7 @@ def item_summary(item: QueueItem) -> dict[str, object]:
     troll = scores.get("troll")
     return {
         "id": item.id,
-        "status": item.status.value,
+        "status": item.status,
         "priority": item.priority,
         "platform": item.post.platform,
         "platform_id": item.post.platform_id,
