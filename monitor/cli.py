@@ -246,6 +246,8 @@ def queue_list(
             min=1, help=f"At most this many items [default: {TABLE_LIMIT}; all with --json]."
         ),
     ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many items (the next page).")] = 0,
+    brand: Annotated[str | None, typer.Option(help="Only items for this brand.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Show queue items, most urgent first (highest priority, then earliest due)."""
@@ -257,15 +259,19 @@ def queue_list(
         Runtime.open(config) as runtime,
         runtime.database.transaction() as session,
     ):
-        items = [item_summary(item) for item in list_items(session, status, limit)]
-        left_out = count_items(session, status) - len(items)
+        listed = list_items(session, status, limit, offset, brand)
+        items = [item_summary(item) for item in listed]
+        left_out = count_items(session, status, brand) - offset - len(items)
     if as_json:
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
     else:
         print_queue_table(items)
-    if left_out:
-        err.print(f"{left_out} more items not shown (--limit N shows more)", highlight=False)
+    if left_out > 0:
+        err.print(
+            f"{left_out} more items not shown (--limit N shows more, --offset N skips)",
+            highlight=False,
+        )
 
 
 def print_queue_table(items: list[dict[str, object]]) -> None:
