@@ -26,6 +26,7 @@ from monitor.storage import StorageError
 # Only what every command needs is imported here: each command imports its own operations,
 # so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
 if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
     from monitor.sources import SourcePlan
 
 app = typer.Typer(
@@ -84,15 +85,14 @@ def main(
     setup_logging(log_format)
 
 
-def start_sources(config: Path | None, verbose: bool) -> tuple[Runtime, SourcePlan]:
-    """What `run` and `poll` share: log level, then the runtime with its sources and models."""
+def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
+    """What `run` and `poll` share: log level, then the runtime's sources and pipeline."""
     if verbose:
         logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
         runtime = Runtime.open(config)
         plan = runtime.source_plan()
-        runtime.pipeline  # noqa: B018 - load the models before the first poll, errors here
-        return runtime, plan
+        return runtime.pipeline, plan
 
 
 @app.command()
@@ -117,17 +117,18 @@ def run(config: ConfigOption = None, verbose: bool = False) -> None:
     """Poll every enabled source on its schedule until Ctrl-C."""
     from monitor.scheduler import run_scheduler
 
-    runtime, plan = start_sources(config, verbose)
-    with runtime:
-        if not plan.connectors:
-            err.print("[bold red]error:[/] no source can run; enable one in the config.")
-            raise typer.Exit(2)
-        logging.getLogger("rufwacht").info(
-            "running %s into %s; Ctrl-C stops",
-            ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
-            runtime.database.location,
-        )
-        run_scheduler(runtime.pipeline, plan.connectors, plan.schedule)
+    pipeline, plan = start_sources(config, verbose)
+    db = pipeline.db
+    if not plan.connectors:
+        err.print("[bold red]error:[/] no source can run; enable one in the config.")
+        raise typer.Exit(2)
+    logging.getLogger("rufwacht").info(
+        "running %s into %s; Ctrl-C stops",
+        ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
+        db.location,
+    )
+    run_scheduler(pipeline, plan.connectors, plan.schedule)
+    db.dispose()
 
 
 @app.command()
@@ -140,28 +141,26 @@ def poll(
     if not once:
         run(config, verbose)
         return
-    runtime, plan = start_sources(config, verbose)
+    pipeline, plan = start_sources(config, verbose)
     table = Table("source", "fetched", "new", "flagged", "problems")
     failed = False
     for name, problem in plan.unavailable.items():
         table.add_row(name, "-", "-", "-", f"not running: {problem}")
-    with runtime:
-        for connector in plan.connectors:
-            report = runtime.pipeline.poll(connector)
-            failed |= report.failure is not None
-            problems = [report.failure] if report.failure else []
-            if report.quarantined:
-                problems.append(
-                    f"{report.quarantined} quarantined (see `rufwacht quarantine list`)"
-                )
-            table.add_row(
-                report.source,
-                str(report.fetched),
-                str(report.stored),
-                str(report.flagged),
-                "; ".join(problems),
-            )
+    for connector in plan.connectors:
+        report = pipeline.poll(connector)
+        failed |= report.failure is not None
+        problems = [report.failure] if report.failure else []
+        if report.quarantined:
+            problems.append(f"{report.quarantined} quarantined (see `rufwacht quarantine list`)")
+        table.add_row(
+            report.source,
+            str(report.fetched),
+            str(report.stored),
+            str(report.flagged),
+            "; ".join(problems),
+        )
     out.print(table)
+    pipeline.db.dispose()
     if failed:
         raise typer.Exit(1)
 
