@@ -83,7 +83,7 @@ def explain(post: PostRecord) -> list[str]:
     lines = [_queue_state(post)]
     if post.verdict is None:
         return [*lines, NO_VERDICT]
-    return [*lines, *_why(post.verdict), _versions(post.verdict)]
+    return [*lines, *_why(post.verdict, post.text), _versions(post.verdict)]
 
 
 def _queue_state(post: PostRecord) -> str:
@@ -103,13 +103,13 @@ def _queue_state(post: PostRecord) -> str:
     )
 
 
-def _why(verdict: VerdictRecord) -> list[str]:
+def _why(verdict: VerdictRecord, text: str | None) -> list[str]:
     matches, scores, limits = verdict.matches, verdict.scores, verdict.thresholds
     if not matches.get("brands"):
         return ["Keine Marke erkannt: Beiträge ohne Markenbezug werden nicht eingereiht."]
-    lines = ["Erkannte Marke: " + ", ".join(matches["brands"]) + "."]
+    lines = [f"Erkannte Marke: {_terms(matches, 'brand', text)}."]
     if matches.get("keywords"):
-        lines.append("Schlagworte: " + ", ".join(matches["keywords"]) + ".")
+        lines.append(f"Schlagworte: {_terms(matches, 'keyword', text)}.")
     lines.append(_against("Negativ", scores["negative"], limits["negative"]))
     lines.append(_against("Troll-Score", scores["troll"], limits["troll"]))
     if scores.get("troll_reasons"):
@@ -124,6 +124,19 @@ def _why(verdict: VerdictRecord) -> list[str]:
         )
     lines.append(_outcome(verdict))
     return lines
+
+
+def _terms(matches: dict[str, Any], kind: str, text: str | None) -> str:
+    """Each matched term with the words that matched it: "Deutsche Bahn („DB“)"."""
+    found: dict[str, dict[str, None]] = {term: {} for term in matches[f"{kind}s"]}
+    for span in matches.get("spans", []):
+        written = span.get("text") or (text or "")[span["start"] : span["end"]]
+        if span["kind"] == kind and span["term"] in found and written:
+            found[span["term"]][written] = None
+    return ", ".join(
+        term + (f" ({', '.join(f'„{w}“' for w in words)})" if words else "")
+        for term, words in found.items()
+    )
 
 
 def _against(name: str, value: float, threshold: float) -> str:
