@@ -82,7 +82,7 @@ def _result(
             "model_version": scores.troll.model_version,
         },
         "spam": {"is_spam": bool(spam), "reasons": spam},
-        "matches": {**asdict(match), "spans": [asdict(span) for span in match.spans]},
+        "matches": asdict(match),  # brands, keywords, spans
         "flagged": verdict.flagged,
         "priority": verdict.priority,
         "model_version": f"{scores.sentiment.model_version}+{scores.troll.model_version}",
