@@ -7,8 +7,8 @@ number and never stops the others.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from itertools import islice
 from typing import Any
 

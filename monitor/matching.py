@@ -130,14 +130,15 @@ def _compile_brand(brand: BrandSettings) -> _Brand:
     named: list[tuple[Term, Kind]] = [(parse_term(brand.name), "brand")]
     named += [(parse_term(alias), "brand") for alias in brand.aliases]
     named += [(parse_term(product), "product") for product in brand.products]
-    patterns = {f"t{n}": _term_pattern(term, _JOINED, brand.inflect) for n, (term, _) in enumerate(named)}
-    # Longer patterns first, so a span covers "DB Navigator", not "DB".
+    patterns = {
+        f"t{n}": _term_pattern(term, _JOINED, brand.inflect) for n, (term, _) in enumerate(named)
+    }
+    # Longer patterns first, so a span covers "DB Navigator", not "DB"; exclusions likewise.
     groups = sorted(patterns, key=lambda group: len(patterns[group]), reverse=True)
     pattern = _bounded([f"(?P<{group}>{patterns[group]})" for group in groups])
     excluded = [_term_pattern(parse_term(term), _JOINED, brand.inflect) for term in brand.exclude]
-    exclude = _bounded(excluded) if excluded else None
-    terms = {f"t{n}": named_term for n, named_term in enumerate(named)}
-    return _Brand(brand.name, terms, pattern, exclude)
+    exclude = _bounded(sorted(excluded, key=len, reverse=True)) if excluded else None
+    return _Brand(brand.name, {f"t{n}": term for n, term in enumerate(named)}, pattern, exclude)
 
 
 def _compile_keywords(terms: Sequence[str]) -> list[tuple[str, regex.Pattern[str]]]:
@@ -175,7 +176,8 @@ class Matcher:
                 spans += found
         for term, pattern in self._keywords:
             if found := [
-                Span(m.start(), m.end(), m[0], term, "keyword", None) for m in pattern.finditer(text)
+                Span(m.start(), m.end(), m[0], term, "keyword", None)
+                for m in pattern.finditer(text)
             ]:
                 keywords.append(term)
                 spans += found
