@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ import praw.exceptions
 import prawcore
 import requests
 
+from classifiers.folding import fold
 from connectors.base import (
     Author,
     Connector,
@@ -67,7 +67,6 @@ TIME_FILTERS = [
 ]
 GONE = frozenset({"[deleted]", "[removed]"})
 BARE_TERM = re.compile(r"\w+")
-UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 RAW_FIELDS = (
     "id",
     "name",
@@ -86,11 +85,6 @@ RAW_FIELDS = (
     "removed_by_category",
     "over_18",
 )
-
-
-def fold(text: str) -> str:
-    """Case- and umlaut-insensitive form: `Telekom-Störung` and `telekom-stoerung` agree."""
-    return unicodedata.normalize("NFC", text).casefold().translate(UMLAUTS)
 
 
 def mentions_any(terms: Sequence[str]) -> Callable[[str], bool]:

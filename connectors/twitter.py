@@ -74,7 +74,7 @@ def mount_base_url(session: requests.Session, base_url: str, timeout: float) -> 
 
 
 def twitter_queries(terms: SearchTerms, language: str, max_length: int) -> list[str]:
-    """`(brands) (keywords) lang:xx -is:retweet -exclusions`, split to fit `max_length`.
+    """`(brands) (keywords) lang:xx -is:retweet`, split to fit `max_length`.
 
     X has no prefix search, so a keyword `verspät*` is sent as `verspät` and X matches it
     as a whole word only.
@@ -83,7 +83,6 @@ def twitter_queries(terms: SearchTerms, language: str, max_length: int) -> list[
     keywords = [quote(t, BARE_TERM) for t in unique(k.rstrip("*") for k in terms.keywords)]
     operators = [f"lang:{language}"] if language else []
     operators.append("-is:retweet")
-    operators += ["-" + quote(term, BARE_TERM) for term in unique(terms.exclude)]
     return build_queries([brands, keywords], " ".join(operators), max_length)
 
 

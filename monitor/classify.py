@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from itertools import islice
 from typing import Any
 
@@ -81,7 +82,7 @@ def _result(
             "model_version": scores.troll.model_version,
         },
         "spam": {"is_spam": bool(spam), "reasons": spam},
-        "matches": {"brands": match.brands, "keywords": match.keywords},
+        "matches": asdict(match),  # brands, keywords, spans
         "flagged": verdict.flagged,
         "priority": verdict.priority,
         "model_version": f"{scores.sentiment.model_version}+{scores.troll.model_version}",
