@@ -15,7 +15,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_core import ErrorDetails
@@ -61,6 +61,8 @@ class BrandSettings(_Section):
     name: str = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
+    tone: Literal["sie", "du"] = "sie"
+    """How replies address customers: formal "Sie" or informal "du"."""
 
     @field_validator("aliases", "exclude")
     @classmethod
