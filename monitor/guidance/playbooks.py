@@ -131,8 +131,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "length_limit",
-            "Die Längengrenze der Plattform einhalten (X: 280 Zeichen); Längeres gehört in "
-            "einen privaten Kanal.",
+            "Die Längengrenze der Plattform einhalten (X: 280 Zeichen): lieber kürzen als in "
+            "mehreren Teilen antworten.",
             seed=False,
         ),
     )
