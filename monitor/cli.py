@@ -543,7 +543,7 @@ def check_reply_command(
 ) -> None:
     """Check a reply draft against the playbook rules (exit 1 if a finding blocks it)."""
     from classifiers.registry import load_classifier
-    from monitor.guidance.checker import blocks, check_reply
+    from monitor.guidance.checker import Severity, blocks, check_reply
     from monitor.guidance.item import item_guidance
     from monitor.storage.models import QueueItem, SavedReply
 
@@ -577,7 +577,7 @@ def check_reply_command(
             highlight=False,
         )
         for f in findings:
-            label = "BLOCKIERT" if f.severity == "block" else "WARNUNG"
+            label = "BLOCKIERT" if f.severity is Severity.BLOCK else "WARNUNG"
             out.print(
                 f"{label} \\[{f.rule}] {f.start}–{f.end}: {escape(f.message)}", highlight=False
             )

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from classifiers.base import TextClassifier
 from classifiers.personal_data import GERMAN_NAMES, find_personal_data
-from monitor.guidance.playbooks import Category, ReplyPolicy, playbook_for
+from monitor.guidance.playbooks import RULES, Category, ReplyPolicy, playbook_for
 from monitor.guidance.templates import filled_pattern
 from monitor.guidance.tone import Tone, other_form
 
@@ -38,6 +38,10 @@ class Finding:
     end: int
     """Character offsets into the draft; the whole draft where no part is to blame."""
 
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"finding for unknown rule {self.rule!r}")
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -56,6 +60,7 @@ class ReplyContext:
     template: str | None = None
     """The saved reply the draft started from, with its placeholders."""
     public: bool = True
+    """False for a direct message, the place where personal data belongs."""
 
 
 def check_reply(draft: str, context: ReplyContext, offensive: TextClassifier) -> list[Finding]:
