@@ -37,7 +37,7 @@ from connectors.base import (
     json_payload,
     read_payload,
 )
-from connectors.capabilities import ReplyResult
+from connectors.capabilities import REPLY_LIMITS, ReplyResult
 from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
@@ -55,7 +55,7 @@ T = TypeVar("T")
 PUBLIC_URL = "https://www.reddit.com"
 """Links for people point at Reddit itself, whatever `reddit_url` a proxy or test uses."""
 MAX_QUERY_LENGTH = 512
-MAX_REPLY_CHARS = 10_000
+MAX_REPLY_CHARS = REPLY_LIMITS["reddit"]
 INDEX_LAG = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)
 TIME_FILTERS = [

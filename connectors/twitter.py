@@ -35,7 +35,7 @@ from connectors.base import (
     json_payload,
     read_payload,
 )
-from connectors.capabilities import LOOKUP_BATCH, ReplyResult
+from connectors.capabilities import LOOKUP_BATCH, REPLY_LIMITS, ReplyResult
 from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 WINDOW_MARGIN = timedelta(minutes=1)
 """X rejects a start_time or since_id right at the 7-day edge; stay a little inside."""
 SNOWFLAKE_EPOCH_MS = 1288834974657
-MAX_REPLY_CHARS = 280
+MAX_REPLY_CHARS = REPLY_LIMITS["twitter"]
 BARE_TERM = re.compile(r"[@#$]?\w+")
 EXPANSIONS = ["author_id"]
 TWEET_FIELDS = [

@@ -15,7 +15,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_core import ErrorDetails
@@ -66,6 +66,8 @@ class BrandSettings(_Section):
     exclude: list[str] = Field(default_factory=list)
     inflect: bool = True
     """Also match German endings (-s, -n, -en, -es): "Telekoms", "Sparkassen"."""
+    tone: Literal["sie", "du"] = "sie"
+    """How replies address customers: formal "Sie" or informal "du"."""
 
     @field_validator("name")
     @classmethod
