@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 
-from classifiers.troll import AuthorSignals, fold, word_alternatives
+from classifiers.folding import fold
+from classifiers.troll import AuthorSignals, word_alternatives
 
 SPAM_RULES_VERSION = "spam-rules-2.0"
 
@@ -35,7 +36,7 @@ ONE_PHRASE_EXTRA = 1
 BULK_POSTS_PER_DAY = 50
 NEW_ACCOUNT_DAYS = 30
 
-# Every pattern runs on folded text (see `troll.fold`: lower case, umlauts and ß spelled out).
+# Every pattern runs on folded text (`classifiers.folding`: lower case, umlauts and ß spelled out).
 LURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "Zahlungs- oder Datenaufforderung",

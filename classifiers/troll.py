@@ -14,19 +14,19 @@ posts the same polite insinuation forty times a day does not. So the score combi
 Threats and blackmail are a separate flag with their own reasons; announcing legal action
 ("ich zeige euch an") is a customer's right and no threat.
 
-Every pattern runs on folded text (casefolded, ä/ö/ü/ß → ae/oe/ue/ss), so "Betrüger",
-"Betrueger" and "BETRÜGER" are one word.
+Every pattern runs on folded text (`classifiers.folding`: casefolded, ä/ö/ü/ß → ae/oe/ue/ss),
+so "Betrüger", "Betrueger" and "BETRÜGER" are one word.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from classifiers.base import TextClassifier
+from classifiers.folding import fold
 
 SCORER_VERSION = "troll-rules-1.0"
 
@@ -70,13 +70,6 @@ class TrollResult:
     """German, for the social media team: threats first, then signals by weight, then whether
     a concrete issue softened the text signals."""
     model_version: str
-
-
-def fold(text: str) -> str:
-    """Casefold and spell umlauts and ß out, so patterns need one spelling per word."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate({ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue"})
-    return re.sub(r"[’‘´`]", "'", text)
 
 
 def word_alternatives(alternatives: str) -> re.Pattern[str]:

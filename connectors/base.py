@@ -158,12 +158,13 @@ class Page:
 class SearchTerms:
     """What platform searches ask for, taken from the `[[brands]]` and `[keywords]` config.
 
-    Platform queries only narrow the stream; the monitor's matcher decides what matched.
+    Platform queries only narrow the stream; the monitor's matcher decides what matched. Brand
+    exclusions are not sent: they remove only the words they match, and a search's NOT would
+    drop the whole post ("-dB" also drops "die DB streikt", searches ignore case).
     """
 
     brands: tuple[str, ...]
     keywords: tuple[str, ...]
-    exclude: tuple[str, ...] = ()
 
 
 class SourceError(Exception):

@@ -12,6 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 LOOKUP_BATCH = 100
 """Both X's tweet lookup and Reddit's /api/info take at most 100 ids per request."""
+REPLY_LIMITS: dict[str, int] = {"twitter": 280, "reddit": 10_000}
+"""The longest reply, in characters, each platform accepts."""
 
 
 @runtime_checkable

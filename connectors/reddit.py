@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ import praw.exceptions
 import prawcore
 import requests
 
+from classifiers.folding import fold
 from connectors.base import (
     Author,
     Connector,
@@ -37,7 +37,7 @@ from connectors.base import (
     json_payload,
     read_payload,
 )
-from connectors.capabilities import ReplyResult
+from connectors.capabilities import REPLY_LIMITS, ReplyResult
 from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
@@ -55,7 +55,7 @@ T = TypeVar("T")
 PUBLIC_URL = "https://www.reddit.com"
 """Links for people point at Reddit itself, whatever `reddit_url` a proxy or test uses."""
 MAX_QUERY_LENGTH = 512
-MAX_REPLY_CHARS = 10_000
+MAX_REPLY_CHARS = REPLY_LIMITS["reddit"]
 INDEX_LAG = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)
 TIME_FILTERS = [
@@ -67,7 +67,6 @@ TIME_FILTERS = [
 ]
 GONE = frozenset({"[deleted]", "[removed]"})
 BARE_TERM = re.compile(r"\w+")
-UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 RAW_FIELDS = (
     "id",
     "name",
@@ -86,11 +85,6 @@ RAW_FIELDS = (
     "removed_by_category",
     "over_18",
 )
-
-
-def fold(text: str) -> str:
-    """Case- and umlaut-insensitive form: `Telekom-Störung` and `telekom-stoerung` agree."""
-    return unicodedata.normalize("NFC", text).casefold().translate(UMLAUTS)
 
 
 def mentions_any(terms: Sequence[str]) -> Callable[[str], bool]:

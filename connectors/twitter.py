@@ -35,7 +35,7 @@ from connectors.base import (
     json_payload,
     read_payload,
 )
-from connectors.capabilities import LOOKUP_BATCH, ReplyResult
+from connectors.capabilities import LOOKUP_BATCH, REPLY_LIMITS, ReplyResult
 from connectors.live import HttpAdapter, credential
 from connectors.query import build_queries, query_key, quote, unique
 from connectors.retry import (
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 WINDOW_MARGIN = timedelta(minutes=1)
 """X rejects a start_time or since_id right at the 7-day edge; stay a little inside."""
 SNOWFLAKE_EPOCH_MS = 1288834974657
-MAX_REPLY_CHARS = 280
+MAX_REPLY_CHARS = REPLY_LIMITS["twitter"]
 BARE_TERM = re.compile(r"[@#$]?\w+")
 EXPANSIONS = ["author_id"]
 TWEET_FIELDS = [
@@ -74,7 +74,7 @@ def mount_base_url(session: requests.Session, base_url: str, timeout: float) -> 
 
 
 def twitter_queries(terms: SearchTerms, language: str, max_length: int) -> list[str]:
-    """`(brands) (keywords) lang:xx -is:retweet -exclusions`, split to fit `max_length`.
+    """`(brands) (keywords) lang:xx -is:retweet`, split to fit `max_length`.
 
     X has no prefix search, so a keyword `verspät*` is sent as `verspät` and X matches it
     as a whole word only.
@@ -83,7 +83,6 @@ def twitter_queries(terms: SearchTerms, language: str, max_length: int) -> list[
     keywords = [quote(t, BARE_TERM) for t in unique(k.rstrip("*") for k in terms.keywords)]
     operators = [f"lang:{language}"] if language else []
     operators.append("-is:retweet")
-    operators += ["-" + quote(term, BARE_TERM) for term in unique(terms.exclude)]
     return build_queries([brands, keywords], " ".join(operators), max_length)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from itertools import islice
 from typing import Any
 
@@ -63,7 +64,7 @@ def _result(record: dict[str, Any], judged: Judgement) -> dict[str, Any]:
             "model_version": troll.model_version,
         },
         "spam": {"is_spam": bool(judged.spam), "reasons": judged.spam},
-        "matches": {"brands": judged.match.brands, "keywords": judged.match.keywords},
+        "matches": asdict(judged.match),  # brands, keywords, spans
         "flagged": judged.verdict.flagged,
         "priority": judged.verdict.priority,
         "model_version": f"{sentiment.model_version}+{troll.model_version}",

@@ -28,6 +28,7 @@ from monitor.storage import StorageError
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
     from monitor.sources import SourcePlan
+    from monitor.storage.database import Database
 
 app = typer.Typer(
     help="Rufwacht: reputation monitoring for German-speaking brands.",
@@ -109,7 +110,10 @@ def init(
         config.write_text(example_config_text(), encoding="utf-8")
         with Runtime.open(config) as runtime:
             location = runtime.database.location
+            seeded = _seed_replies(runtime.database)
     out.print(f"Wrote {config}; database: {location}", soft_wrap=True, highlight=False)
+    if seeded:
+        out.print(f"Stored {seeded} shipped saved replies.")
 
 
 @app.command()
@@ -419,3 +423,156 @@ def explain(
     out.print(f"[bold]{escape(ref)}[/]: {escape(post.text or '(gelöscht)')}", soft_wrap=True)
     for sentence in sentences:
         out.print(escape(sentence), soft_wrap=True, highlight=False)
+
+
+# --- guidance: playbooks, saved replies and the draft checker ---------------------------------
+
+guidelines_app = typer.Typer(help="Read the German playbooks per category.", no_args_is_help=True)
+replies_app = typer.Typer(
+    help="Saved reply templates per category and brand.", no_args_is_help=True
+)
+app.add_typer(guidelines_app, name="guidelines")
+app.add_typer(replies_app, name="replies")
+
+CategoryArgument = Annotated[
+    str, typer.Argument(help="complaint, question, troll, threat, crisis or praise.")
+]
+
+
+def _seed_replies(db: Database) -> int:
+    from monitor.guidance.replies import seed_shipped_replies
+
+    with db.transaction() as session:
+        return seed_shipped_replies(session)
+
+
+@guidelines_app.command("list")
+def guidelines_list() -> None:
+    """Show every category's playbook with its goal and whether to answer."""
+    from monitor.guidance.playbooks import PLAYBOOKS, REPLY_POLICY_TEXT
+
+    table = Table("category", "playbook", "goal", "answer")
+    for playbook in PLAYBOOKS.values():
+        table.add_row(
+            playbook.category, playbook.title, playbook.goal, REPLY_POLICY_TEXT[playbook.reply]
+        )
+    out.print(table)
+
+
+@guidelines_app.command("show")
+def guidelines_show(category: CategoryArgument) -> None:
+    """Print one playbook: goal, steps, do and don't (with rule ids), escalation."""
+    from monitor.guidance.playbooks import REPLY_POLICY_TEXT, playbook_for
+
+    with user_errors():
+        playbook = playbook_for(category)
+    lines = [f"[bold]{playbook.title}[/] ({playbook.category})", "", f"Ziel: {playbook.goal}"]
+    lines.append(f"Antwort: {REPLY_POLICY_TEXT[playbook.reply]}")
+    lines += ["", "Schritte:", *(f"  {n}. {step}" for n, step in enumerate(playbook.steps, 1))]
+    lines += ["", "Tun:", *(f"  - {rule.do} \\[{rule.id}]" for rule in playbook.rules)]
+    lines += [f"  - {text}" for text in playbook.extra_do]
+    lines += ["", "Lassen:"]
+    lines += [f"  - {rule.dont} \\[{rule.id}]" for rule in playbook.rules if rule.dont]
+    lines += [f"  - {text}" for text in playbook.extra_dont]
+    if playbook.escalation:
+        lines += ["", f"Eskalieren, wenn: {playbook.escalation.when}"]
+        lines.append(f"An: {playbook.escalation.to}")
+    out.print("\n".join(lines), highlight=False)
+
+
+@replies_app.command("list")
+def replies_list(
+    brand: Annotated[
+        str | None, typer.Option(help="Only replies for this brand (or all brands), in its tone.")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Only replies for this category.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show the saved replies with id, brand, category, tone, title and text."""
+    from monitor.guidance.item import brand_tone
+    from monitor.guidance.playbooks import playbook_for
+    from monitor.guidance.replies import list_replies
+
+    with user_errors(), Runtime.open(config) as runtime:
+        settings = runtime.settings
+        known = [b.name for b in settings.brands]
+        if brand is not None and brand not in known:
+            raise ValueError(f"unknown brand {brand!r}; configured: {', '.join(known) or 'none'}")
+        tone = brand_tone(brand, settings.brands) if brand else None
+        chosen = playbook_for(category).category if category else None
+        with runtime.database.transaction() as session:
+            rows = [
+                (str(r.id), r.brand or "alle", r.category, r.tone, r.title, r.body)
+                for r in list_replies(session, brand, chosen, tone)
+            ]
+    table = Table("id", "brand", "category", "tone", "title", "text")
+    for row in rows:
+        table.add_row(*map(escape, row))
+    out.print(table if rows else "No saved replies match.")
+
+
+@replies_app.command("seed")
+def replies_seed(config: ConfigOption = None) -> None:
+    """Store the shipped saved replies in a database that has none (as `init` does)."""
+    with user_errors(), Runtime.open(config) as runtime:
+        seeded = _seed_replies(runtime.database)
+    out.print(
+        f"Stored {seeded} shipped saved replies." if seeded else "Saved replies exist; none added."
+    )
+
+
+@app.command("check-reply")
+def check_reply_command(
+    item: Annotated[int, typer.Option(help="The queue item the draft answers.")],
+    text: Annotated[str, typer.Option(help="The reply draft.")],
+    template: Annotated[
+        int | None, typer.Option(help="Id of the saved reply the draft started from.")
+    ] = None,
+    max_chars: Annotated[
+        int | None, typer.Option(min=1, help="Length limit instead of the platform's.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Findings as one JSON object.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check a reply draft against the playbook rules (exit 1 if a finding blocks it)."""
+    from classifiers.registry import load_classifier
+    from monitor.guidance.checker import Severity, blocks, check_reply
+    from monitor.guidance.item import item_guidance
+    from monitor.storage.models import QueueItem, SavedReply
+
+    with user_errors(), Runtime.open(config) as runtime:
+        settings = runtime.settings
+        with runtime.database.transaction() as session:
+            queued = session.get(QueueItem, item)
+            if queued is None:
+                raise ValueError(f"no queue item with id {item}")
+            saved = session.get(SavedReply, template) if template is not None else None
+            if template is not None and saved is None:
+                raise ValueError(f"no saved reply with id {template}")
+            guidance = item_guidance(
+                session, queued, settings.brands, saved.body if saved else None, max_chars
+            )
+        offensive = load_classifier(settings.classifiers.offensive, "offensive")
+    findings = check_reply(text, guidance.context, offensive)
+    if guidance.category_assumed:
+        err.print(
+            f"Item {item} has no triage category yet: checked as a complaint.", highlight=False
+        )
+    if as_json:
+        payload = {"findings": [finding.as_dict() for finding in findings]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        replies = ", ".join(f"#{r.id} {r.title}" for r in guidance.replies) or "keine"
+        out.print(
+            f"Playbook: {guidance.playbook.title} · Textbausteine: {escape(replies)}",
+            highlight=False,
+        )
+        for f in findings:
+            label = "BLOCKIERT" if f.severity is Severity.BLOCK else "WARNUNG"
+            out.print(
+                f"{label} \\[{f.rule}] {f.start}–{f.end}: {escape(f.message)}", highlight=False
+            )
+        if not findings:
+            out.print("Keine Einwände. Vor dem Senden liest eine zweite Person gegen.")
+    if blocks(findings):
+        raise typer.Exit(1)

@@ -107,9 +107,12 @@ def _why(verdict: VerdictRecord, text: str | None) -> list[str]:
     matches, scores, limits = verdict.matches, verdict.scores, verdict.thresholds
     if not matches.get("brands"):
         return ["Keine Marke erkannt: Beiträge ohne Markenbezug werden nicht eingereiht."]
-    lines = [f"Erkannte Marke: {_terms(matches, 'brand', text)}."]
+    spans = matches.get("spans", [])
+    brand_spans = [span for span in spans if span["kind"] != "keyword"]
+    keyword_spans = [span for span in spans if span["kind"] == "keyword"]
+    lines = [f"Erkannte Marke: {_terms(matches['brands'], brand_spans, text)}."]
     if matches.get("keywords"):
-        lines.append(f"Schlagworte: {_terms(matches, 'keyword', text)}.")
+        lines.append(f"Schlagworte: {_terms(matches['keywords'], keyword_spans, text)}.")
     lines.append(_against("Negativ", scores["negative"], limits["negative"]))
     lines.append(_against("Troll-Score", scores["troll"], limits["troll"]))
     if scores.get("troll_reasons"):
@@ -126,16 +129,17 @@ def _why(verdict: VerdictRecord, text: str | None) -> list[str]:
     return lines
 
 
-def _terms(matches: dict[str, Any], kind: str, text: str | None) -> str:
-    """Each matched term with the words that matched it: "Deutsche Bahn („DB“)"."""
-    found: dict[str, dict[str, None]] = {term: {} for term in matches[f"{kind}s"]}
-    for span in matches.get("spans", []):
+def _terms(names: list[str], spans: list[dict[str, Any]], text: str | None) -> str:
+    """Each matched brand or keyword with the words that matched it: "Deutsche Bahn („DB“)"."""
+    found: dict[str, dict[str, None]] = {name: {} for name in names}
+    for span in spans:
+        owner = span.get("brand") or span["term"]  # a keyword span has no brand
         written = span.get("text") or (text or "")[span["start"] : span["end"]]
-        if span["kind"] == kind and span["term"] in found and written:
-            found[span["term"]][written] = None
+        if owner in found and written:
+            found[owner][written] = None
     return ", ".join(
-        term + (f" ({', '.join(f'„{w}“' for w in words)})" if words else "")
-        for term, words in found.items()
+        name + (f" ({', '.join(f'„{w}“' for w in words)})" if words else "")
+        for name, words in found.items()
     )
 
 

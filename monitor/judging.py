@@ -108,11 +108,7 @@ def trace(judgement: Judgement, flagging: FlaggingSettings) -> dict[str, Any]:
         "priority": verdict.priority,
         "brand": verdict.brand,
         "reasons": verdict.reasons,
-        "matches": {
-            "brands": match.brands,
-            "keywords": match.keywords,
-            "spans": [dataclasses.asdict(span) for span in getattr(match, "spans", [])],
-        },
+        "matches": dataclasses.asdict(match),  # brands, keywords, spans
         "thresholds": {
             "negative": flagging.negative_threshold,
             "troll": flagging.troll_threshold,

@@ -15,7 +15,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_core import ErrorDetails
@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors import SOURCE_TYPES
 from monitor.storage.database import StorageError, database_url
+from monitor.terms import parse_term, validate_terms
 
 CONFIG_ENV = "RUFWACHT_CONFIG"
 ENV_PREFIX = "RUFWACHT_"
@@ -60,18 +61,28 @@ class StorageSettings(_Section):
 class BrandSettings(_Section):
     name: str = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)
+    """Product words that count as the brand ("BahnCard"); closed compounds match only here."""
     exclude: list[str] = Field(default_factory=list)
+    inflect: bool = True
+    """Also match German endings (-s, -n, -en, -es): "Telekoms", "Sparkassen"."""
+    tone: Literal["sie", "du"] = "sie"
+    """How replies address customers: formal "Sie" or informal "du"."""
 
-    @field_validator("aliases", "exclude")
+    @field_validator("name")
     @classmethod
-    def _no_blank_terms(cls, terms: list[str]) -> list[str]:
-        if any(not term.strip() for term in terms):
-            raise ValueError("terms must not be empty")
-        return terms
+    def _plain_name(cls, name: str) -> str:
+        if parse_term(name).case_sensitive:
+            raise ValueError("the name cannot be in braces; add the exact spelling to aliases")
+        return name
+
+    _valid_terms = field_validator("aliases", "products", "exclude")(validate_terms)
 
 
 class KeywordSettings(_Section):
     negative: list[str] = Field(default_factory=list)
+
+    _valid_terms = field_validator("negative")(validate_terms)
 
 
 class ClassifierSettings(_Section):

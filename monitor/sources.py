@@ -11,6 +11,7 @@ from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
 from connectors.capabilities import ChecksExisting
 from connectors.settings import LiveSourceSettings
 from monitor.settings import Settings
+from monitor.terms import parse_term
 
 log = logging.getLogger(__name__)
 REPLAY = "replay"
@@ -33,10 +34,11 @@ class SourcePlan:
 
 
 def search_terms(settings: Settings) -> SearchTerms:
+    """The configured terms as searches take them: without braces (searches ignore case)."""
+    brands = (term for b in settings.brands for term in (b.name, *b.aliases, *b.products))
     return SearchTerms(
-        brands=tuple(term for b in settings.brands for term in (b.name, *b.aliases)),
-        keywords=tuple(settings.keywords.negative),
-        exclude=tuple(term for b in settings.brands for term in b.exclude),
+        brands=tuple(parse_term(term).text for term in brands),
+        keywords=tuple(parse_term(term).text for term in settings.keywords.negative),
     )
 
 

@@ -47,6 +47,14 @@ def test_classify_adds_judgements_and_passes_other_fields_through(config_file: P
     assert abs(sum(complaint["sentiment"]["scores"].values()) - 1) < 0.01
     assert complaint["matches"]["brands"] == ["Deutsche Bahn"]
     assert {"unzumutbar", "erstatt*"} <= set(complaint["matches"]["keywords"])
+    assert complaint["matches"]["spans"][0] == {
+        "start": 0,
+        "end": 8,
+        "text": "@DB_Bahn",
+        "term": "@DB_Bahn",
+        "kind": "brand",
+        "brand": "Deutsche Bahn",
+    }
     assert complaint["flagged"] is True
     assert complaint["troll"]["is_troll"] is False
     assert isinstance(complaint["troll"]["reasons"], list)

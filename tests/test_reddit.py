@@ -19,7 +19,6 @@ SEARCH = "/r/de+Finanzen/search"
 TERMS = SearchTerms(
     brands=("Deutsche Bahn", "Telekom", "@DB_Bahn"),
     keywords=("kaputt", "Störung"),
-    exclude=("Autobahn",),
 )
 ENV = {"REDDIT_CLIENT_ID": CLIENT_ID, "REDDIT_CLIENT_SECRET": CLIENT_SECRET}
 SCRIPT_ENV = {**ENV, "REDDIT_USERNAME": USERNAME, "REDDIT_PASSWORD": PASSWORD}

@@ -221,3 +221,20 @@ class SourceState(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")
     last_error: Mapped[str | None] = mapped_column(Text)
     last_polled_at: Mapped[datetime | None]
+
+
+class SavedReply(Base):
+    """A reply template the team starts from (`monitor.guidance.replies`); leads edit them."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (Index("ix_saved_replies_category_tone", "category", "tone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str | None] = mapped_column(String(200))
+    """None: for every brand."""
+    category: Mapped[str] = mapped_column(String(32))
+    tone: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Guidance for the social media team: playbooks, saved replies and the draft checker."""
