@@ -73,7 +73,7 @@ def test_unqueued_posts_say_why_not(demo_config: Path) -> None:
     spam = " ".join(cli(demo_config, "explain", f"twitter:{SPAM}").stdout.split())
     assert spam.startswith(f"twitter:{SPAM}: Telekom Kunden")
     assert "Nicht in der Queue." in spam
-    assert "Erkannte Marke: Telekom („Telekom“)." in spam
+    assert "Erkannte Marke: Telekom („Telekom“, „MagentaTV“" in spam
     assert f"Werbung oder Phishing (Regel {SPAM_RULES_VERSION}): Verkaufsangebot" in spam
     assert "nicht eingereiht, weil der Beitrag als Werbung oder Phishing gilt" in spam
     stored = explain_json(demo_config, f"twitter:{SPAM}")
