@@ -1,6 +1,6 @@
 """The pipeline: store → judge → record the verdict → queue, one page per transaction.
 
-A page's posts, their scores, queue items and the source's new cursor are committed together,
+A page's posts, their scores, verdicts, queue items and the new cursor are committed together,
 so a crash anywhere re-fetches that page on the next poll and the unique key on
 (platform, platform_id) keeps every post stored exactly once.
 """
