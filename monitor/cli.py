@@ -26,6 +26,8 @@ from monitor.storage import StorageError
 # Only what every command needs is imported here: each command imports its own operations,
 # so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from monitor.pipeline import Pipeline
     from monitor.sources import SourcePlan
     from monitor.storage.database import Database
@@ -70,6 +72,13 @@ def user_errors() -> Iterator[None]:
             f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(2) from exc
+
+
+@contextmanager
+def database_session(config: Path | None) -> Iterator[Session]:
+    """One transaction on the configured database; problems the user can fix exit 2."""
+    with user_errors(), Runtime.open(config) as runtime, runtime.database.transaction() as session:
+        yield session
 
 
 @app.callback()
@@ -257,11 +266,7 @@ def queue_list(
     from monitor.queue import count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
-    with (
-        user_errors(),
-        Runtime.open(config) as runtime,
-        runtime.database.transaction() as session,
-    ):
+    with database_session(config) as session:
         listed = list_items(session, status, limit, offset, brand)
         items = [item_summary(item) for item in listed]
         left_out = count_items(session, status, brand) - offset - len(items)
@@ -304,11 +309,7 @@ def quarantine_list(
     """Show the quarantined items, oldest first, with source, place and problem."""
     from monitor.quarantine import list_quarantined, quarantine_summary
 
-    with (
-        user_errors(),
-        Runtime.open(config) as runtime,
-        runtime.database.transaction() as session,
-    ):
+    with database_session(config) as session:
         items = [quarantine_summary(item) for item in list_quarantined(session)]
     if as_json:
         for item in items:
@@ -410,11 +411,7 @@ def explain(
     from monitor.explain import explain as explain_post
     from monitor.explain import explanation_data, find_post
 
-    with (
-        user_errors(),
-        Runtime.open(config) as runtime,
-        runtime.database.transaction() as session,
-    ):
+    with database_session(config) as session:
         post = find_post(session, ref)
         data, sentences = explanation_data(post), explain_post(post)
     if as_json:
