@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QueueItem
 from tests.conftest import write_toml
+from tests.factories import queue_item, stored_post
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -22,27 +22,13 @@ def queue(db: Database, items: list[tuple[str, int, float]]) -> None:
     """Queue one post per `(platform_id, priority, hours until due)`, in the given order."""
     with db.transaction() as session:
         for platform_id, priority, due_in_hours in items:
-            post = PostRecord(
-                platform="twitter",
-                platform_id=platform_id,
-                source="twitter",
-                text=f"Beschwerde {platform_id}",
-                created_at=NOW - timedelta(hours=1),
-            )
-            session.add(
-                QueueItem(
-                    post=post,
-                    brand="DHL",
-                    status="new",
-                    priority=priority,
-                    reasons=[],
-                    due_at=NOW + timedelta(hours=due_in_hours),
-                )
-            )
+            post = stored_post(platform_id=platform_id, created_at=NOW - timedelta(hours=1))
+            due_at = NOW + timedelta(hours=due_in_hours)
+            session.add(queue_item(post, priority=priority, due_at=due_at))
 
 
 @pytest.fixture
-def config(tmp_path: Path, db: Database, db_url: str) -> Path:
+def config(tmp_path: Path, db_url: str) -> Path:
     return write_toml(tmp_path / "rufwacht.toml", {"storage": {"url": db_url}})
 
 
