@@ -95,7 +95,9 @@ class SessionSchema:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
-        Database(url).migrate()
+        database = Database(url)
+        database.migrate()
+        database.dispose()
         with self.engine.connect() as connection:
             names = inspect(connection).get_table_names()
         self.tables = sorted(name for name in names if name != VERSION_TABLE)
@@ -121,7 +123,11 @@ class SessionSchema:
 def pg_session_schema() -> Iterator[SessionSchema]:
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     schema, url = create_schema(admin, "session")
-    shared = SessionSchema(url)
+    try:
+        shared = SessionSchema(url)
+    except BaseException:
+        drop_schema(admin, schema)
+        raise
     yield shared
     shared.engine.dispose()
     drop_schema(admin, schema)
