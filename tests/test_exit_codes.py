@@ -15,17 +15,16 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from tests.conftest import sqlite_url, write_config
+from tests.conftest import NGRAM_CLASSIFIERS, sqlite_url, write_config
 
 runner = CliRunner()
 
 
-def replay_config(tmp_path: Path, replay_path: Path) -> Path:
+def replay_config(tmp_path: Path, replay_path: Path, **sections: dict) -> Path:
     """Only the replay source, on the fast n-gram models: exit codes do not depend on them."""
-    config = write_config(tmp_path / "rufwacht.toml", sqlite_url(tmp_path), replay_path)
-    text = config.read_text("utf-8").replace('"e5-', '"ngram-')
-    config.write_text(text, "utf-8")
-    return config
+    config = tmp_path / "rufwacht.toml"
+    url = sqlite_url(tmp_path)
+    return write_config(config, url, replay_path, classifiers=NGRAM_CLASSIFIERS, **sections)
 
 
 def rufwacht(*args: str) -> tuple[int, str]:
@@ -56,10 +55,8 @@ def test_poll_once_exits_1_and_names_the_problem_when_a_source_failed(
 
 
 def test_run_without_any_runnable_source_exits_2(tmp_path: Path) -> None:
-    config = replay_config(tmp_path, tmp_path / "feed.jsonl")
-    text = config.read_text("utf-8")
-    config.write_text(
-        text.replace("[sources.replay]\nenabled = true", "[sources.replay]\nenabled = false")
+    config = replay_config(
+        tmp_path, tmp_path / "feed.jsonl", sources={"replay": {"enabled": False}}
     )
 
     code, output = rufwacht("run", "--config", str(config))

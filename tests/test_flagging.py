@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from classifiers.base import Prediction
 from classifiers.troll import TrollResult
-from connectors.base import Post
 from monitor.flagging import Verdict, decide
 from monitor.matching import MatchResult
 from monitor.queue import enqueue, list_items
 from monitor.settings import FlaggingSettings
 from monitor.storage.database import Database
 from monitor.storage.posts import store_posts
+from tests.factories import T0, post
 
 SETTINGS = FlaggingSettings()  # negative_threshold 0.4, troll_threshold 0.6
-T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 
 def judge(
@@ -106,7 +105,7 @@ def test_the_queue_lists_items_by_priority_whenever_they_were_posted(db: Databas
         ),
     }
     posts = [
-        Post(platform="twitter", platform_id=name, text=name, created_at=T0 + timedelta(hours=n))
+        post(name, platform_id=name, created_at=T0 + timedelta(hours=n))
         for n, name in enumerate(verdicts)
     ]
     with db.transaction() as session:

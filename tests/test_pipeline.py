@@ -5,31 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from connectors.base import Author, Connector, Cursor, Page, Post, SourceError
+from connectors.base import Connector, Cursor, Page, Post, SourceError
 from connectors.replay import ReplayConnector
 from monitor.pipeline import Pipeline
 from monitor.queue import list_items
 from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord, Score, SourceState
-
-T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-
-
-def post(n: int, text: str, handle: str = "pendlerin", **author: int) -> Post:
-    return Post(
-        platform="twitter",
-        platform_id=f"t{n}",
-        text=text,
-        created_at=T0 + timedelta(minutes=n),
-        author=Author(handle=handle, **author),
-    )
+from tests.factories import T0, author, post
 
 
 class ListConnector(Connector):
@@ -59,11 +48,8 @@ class ListConnector(Connector):
 
 
 @pytest.fixture
-def pipeline(settings: Settings) -> Iterator[Pipeline]:
-    db = Database(settings.storage.url)
-    db.migrate()
-    yield Pipeline.from_settings(settings, db)
-    db.dispose()
+def pipeline(settings: Settings, db: Database) -> Pipeline:
+    return Pipeline.from_settings(settings, db)
 
 
 def queued_texts(pipeline: Pipeline) -> list[str]:
@@ -73,7 +59,8 @@ def queued_texts(pipeline: Pipeline) -> list[str]:
 
 def test_complaint_is_queued_with_scores_reasons_and_sla(pipeline: Pipeline) -> None:
     complaint = "@DB_Bahn ICE 578 fällt schon wieder aus, keine Durchsage, ich komme zu spät zur Arbeit. Unzumutbar!"
-    report = pipeline.poll(ListConnector([[post(1, complaint)]]))
+    posted = T0 + timedelta(minutes=1)
+    report = pipeline.poll(ListConnector([[post(complaint, created_at=posted)]]))
     assert (report.stored, report.flagged) == (1, 1)
     with pipeline.db.transaction() as session:
         [item] = list_items(session, "new")
@@ -88,7 +75,7 @@ def test_complaint_is_queued_with_scores_reasons_and_sla(pipeline: Pipeline) -> 
 
 def test_praise_with_a_negative_keyword_is_not_queued(pipeline: Pipeline) -> None:
     praise = "Ich hasse Montage, aber der Vodafone-Techniker hat heute alles repariert. Danke!"
-    report = pipeline.poll(ListConnector([[post(1, praise)]]))
+    report = pipeline.poll(ListConnector([[post(praise)]]))
     assert (report.stored, report.flagged) == (1, 0)
     with pipeline.db.transaction() as session:
         stored = session.scalars(select(PostRecord)).one()
@@ -101,16 +88,13 @@ def test_brand_word_in_another_sense_is_not_queued(pipeline: Pipeline) -> None:
         "Stau auf der Autobahn A7, schon wieder eine Stunde verloren. Katastrophe!",
         "Meine Laufbahn als Trainer ist vorbei, ich hasse diesen Verein.",
     ]
-    report = pipeline.poll(ListConnector([[post(n, t) for n, t in enumerate(texts)]]))
+    report = pipeline.poll(ListConnector([[post(text) for text in texts]]))
     assert (report.stored, report.flagged) == (2, 0)
 
 
 def test_crash_mid_poll_refetches_without_gap_or_duplicate(pipeline: Pipeline) -> None:
     pages = [
-        [
-            post(n, f"Die S-Bahn hat heute {n} Minuten Verspätung, furchtbar.")
-            for n in range(p, p + 3)
-        ]
+        [post(f"Die S-Bahn hat heute {n} Minuten Verspätung, furchtbar.") for n in range(p, p + 3)]
         for p in (0, 3, 6)
     ]
     connector = ListConnector(pages, fail_after=2)
@@ -129,7 +113,7 @@ def test_crash_mid_poll_refetches_without_gap_or_duplicate(pipeline: Pipeline) -
 
 
 def test_failing_source_is_marked_and_reports_the_problem(pipeline: Pipeline) -> None:
-    report = pipeline.poll(ListConnector([[post(1, "Telekom Hotline nervt")]], fail_after=0))
+    report = pipeline.poll(ListConnector([[post("Telekom Hotline nervt")]], fail_after=0))
     assert report.failure == "connection reset by peer"
     with pipeline.db.transaction() as session:
         state = session.get(SourceState, "twitter")
@@ -139,14 +123,11 @@ def test_failing_source_is_marked_and_reports_the_problem(pipeline: Pipeline) ->
 
 def test_repeated_insinuations_of_a_new_account_raise_its_troll_score(pipeline: Pipeline) -> None:
     text = "Interessant, dass die Telekom Kundendaten angeblich sicher speichert. Wer's glaubt 🤔"
+    new_account = author(handle="wahrheit_2026", account_age_days=6, followers=3, posts_last_24h=60)
     posts = [
         post(
-            n,
             text.replace("Interessant", ["Interessant", "Spannend", "Komisch"][n % 3]),
-            handle="wahrheit_2026",
-            account_age_days=6,
-            followers=3,
-            posts_last_24h=60,
+            author=new_account,
         )
         for n in range(8)
     ]

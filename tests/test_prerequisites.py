@@ -40,3 +40,19 @@ def test_an_unreachable_postgresql_skips_only_outside_ci(
         ]
     )
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *PostgreSQL at *127.0.0.1:1/x not reachable*"])
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", {"errors": 1}), ("", {"skipped": 1})])
+def test_the_database_shared_by_a_test_session_follows_the_same_rule(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str, outcome: dict[str, int]
+) -> None:
+    monkeypatch.setenv("RUFWACHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:1/x")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("CI", ci)
+    pytester.makeconftest("from tests.conftest import *  # noqa: F403")
+    pytester.makepyfile("def test_needs_postgres(db, db_url):\n    pass\n")
+
+    result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider", "-k", "postgresql")
+
+    result.assert_outcomes(**outcome)
+    result.stdout.fnmatch_lines(["*PostgreSQL at *127.0.0.1:1/x not reachable*"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from monitor.pipeline import Pipeline
 from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord, QuarantinedItem, QueueItem, SourceState
+from tests.conftest import NGRAM_CLASSIFIERS, write_toml
 
 runner = CliRunner()
 COMPLAINT = "DHL Paket {n} wieder nicht zugestellt, unverschämt!"
@@ -46,18 +46,13 @@ def feed(path: Path, lines: list[bytes]) -> Path:
 @pytest.fixture
 def fast_settings(settings: Settings) -> Settings:
     """The default config with the n-gram models: these tests are about storage, not scores."""
-    models = settings.classifiers.model_copy(
-        update={"sentiment": "ngram-sentiment", "offensive": "ngram-offensive"}
-    )
+    models = settings.classifiers.model_copy(update=NGRAM_CLASSIFIERS)
     return settings.model_copy(update={"classifiers": models})
 
 
 @pytest.fixture
-def pipeline(fast_settings: Settings) -> Iterator[Pipeline]:
-    db = Database(fast_settings.storage.url)
-    db.migrate()
-    yield Pipeline.from_settings(fast_settings, db)
-    db.dispose()
+def pipeline(fast_settings: Settings, db: Database) -> Pipeline:
+    return Pipeline.from_settings(fast_settings, db)
 
 
 def stored_ids(pipeline: Pipeline) -> list[str]:
@@ -174,27 +169,30 @@ def test_a_post_from_the_future_starts_its_sla_when_fetched(
 
 
 def refuse_text(db: Database, word: str) -> None:
-    """Make the database itself refuse posts containing `word` (a constraint an admin added)."""
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.execute(
+    """Make the database itself refuse posts containing `word` (a constraint an admin added).
+
+    Through `db.transaction()`, so that on PostgreSQL the change is rolled back with the test.
+    """
+    with db.transaction() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(
                 text(
                     "CREATE TRIGGER refuse BEFORE INSERT ON posts "
                     f"WHEN NEW.text LIKE '%{word}%' BEGIN SELECT RAISE(ABORT, 'refused'); END"
                 )
             )
         else:
-            connection.execute(
+            session.execute(
                 text(f"ALTER TABLE posts ADD CONSTRAINT refuse CHECK (text NOT LIKE '%{word}%')")
             )
 
 
 def allow_text(db: Database) -> None:
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.execute(text("DROP TRIGGER refuse"))
+    with db.transaction() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(text("DROP TRIGGER refuse"))
         else:
-            connection.execute(text("ALTER TABLE posts DROP CONSTRAINT refuse"))
+            session.execute(text("ALTER TABLE posts DROP CONSTRAINT refuse"))
 
 
 def test_a_post_the_database_refuses_is_quarantined_and_stored_by_a_retry_after_the_fix(
@@ -227,15 +225,12 @@ def test_a_post_the_database_refuses_is_quarantined_and_stored_by_a_retry_after_
 
 
 def test_quarantine_list_and_retry_on_the_command_line(
-    pipeline: Pipeline, tmp_path: Path, fast_settings: Settings
+    pipeline: Pipeline, tmp_path: Path, db_url: str
 ) -> None:
     path = feed(tmp_path / "feed.jsonl", [line(1), line(2, created_at="2026-11-20T08:00:00")])
     pipeline.poll(ReplayConnector("replay", path))
-    config = tmp_path / "rufwacht.toml"
-    config.write_text(
-        f'[storage]\nurl = "{fast_settings.storage.url}"\n'
-        '[classifiers]\nsentiment = "ngram-sentiment"\noffensive = "ngram-offensive"\n',
-        "utf-8",
+    config = write_toml(
+        tmp_path / "rufwacht.toml", {"storage": {"url": db_url}, "classifiers": NGRAM_CLASSIFIERS}
     )
 
     listed = runner.invoke(app, ["quarantine", "list", "--json", "-c", str(config)])

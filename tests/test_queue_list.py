@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QueueItem
 from tests.conftest import write_toml
+from tests.factories import queue_item, score, stored_post
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -22,27 +22,13 @@ def queue(db: Database, items: list[tuple[str, int, float]]) -> None:
     """Queue one post per `(platform_id, priority, hours until due)`, in the given order."""
     with db.transaction() as session:
         for platform_id, priority, due_in_hours in items:
-            post = PostRecord(
-                platform="twitter",
-                platform_id=platform_id,
-                source="twitter",
-                text=f"Beschwerde {platform_id}",
-                created_at=NOW - timedelta(hours=1),
-            )
-            session.add(
-                QueueItem(
-                    post=post,
-                    brand="DHL",
-                    status="new",
-                    priority=priority,
-                    reasons=[],
-                    due_at=NOW + timedelta(hours=due_in_hours),
-                )
-            )
+            post = stored_post(platform_id=platform_id, created_at=NOW - timedelta(hours=1))
+            due_at = NOW + timedelta(hours=due_in_hours)
+            session.add(queue_item(post, priority=priority, due_at=due_at))
 
 
 @pytest.fixture
-def config(tmp_path: Path, db: Database, db_url: str) -> Path:
+def config(tmp_path: Path, db_url: str) -> Path:
     return write_toml(tmp_path / "rufwacht.toml", {"storage": {"url": db_url}})
 
 
@@ -79,6 +65,26 @@ def test_json_lists_every_item_and_the_table_says_what_it_left_out(
     assert table.exit_code == 0, table.output
     assert "10 more items not shown" in table.stderr
     assert "--limit" in table.stderr
+
+
+def test_json_shows_the_post_its_judgement_and_its_deadline(config: Path, db: Database) -> None:
+    post = stored_post("DHL Paket schon wieder nicht zugestellt!", platform_id="dhl-1")
+    score(post, "sentiment", label="negative", score=0.91)
+    score(post, "troll", label="not_troll", score=0.123456)
+    due_at = NOW + timedelta(hours=3)
+    with db.transaction() as session:
+        session.add(
+            queue_item(post, brand="DHL", priority=55, reasons=["Negativ (91%)"], due_at=due_at)
+        )
+
+    result = runner.invoke(app, ["queue", "list", "--json", "--config", str(config)])
+
+    [item] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (item["platform_id"], item["brand"], item["priority"]) == ("dhl-1", "DHL", 55)
+    assert item["text"] == "DHL Paket schon wieder nicht zugestellt!"
+    assert (item["sentiment"], item["troll_score"]) == ("negative", 0.1235)
+    assert item["reasons"] == ["Negativ (91%)"]
+    assert datetime.fromisoformat(item["due_at"]) == due_at
 
 
 def test_an_unknown_status_is_an_error_listing_the_valid_ones(config: Path) -> None:

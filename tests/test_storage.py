@@ -6,23 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text
 
-from connectors.base import Author, Post
 from monitor.storage.database import Database, alembic_config, head_revisions, schema_is_current
 from monitor.storage.models import AuthorRecord, PostRecord
 from monitor.storage.posts import store_posts
 from monitor.storage.source_states import load_cursor, mark_failing, save_cursor
-
-T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
-
-
-def make_post(n: int, handle: str = "kunde1", followers: int = 10) -> Post:
-    return Post(
-        platform="twitter",
-        platform_id=str(1000 + n),
-        text=f"Beitrag {n}: Der ICE 578 ist schon wieder zu spät.",
-        created_at=T0 + timedelta(minutes=n),
-        author=Author(platform_id="42", handle=handle, followers=followers),
-    )
+from tests import factories
+from tests.factories import post
 
 
 def count(db: Database, model: type) -> int:
@@ -31,7 +20,7 @@ def count(db: Database, model: type) -> int:
 
 
 def test_same_posts_in_any_order_and_repetition_are_stored_once(db: Database) -> None:
-    posts = [make_post(n) for n in range(5)]
+    posts = [post(platform_id=str(1000 + n)) for n in range(5)]  # all by one author
     with db.transaction() as session:
         first = store_posts(session, "twitter", posts[:3]).new
     with db.transaction() as session:
@@ -43,17 +32,20 @@ def test_same_posts_in_any_order_and_repetition_are_stored_once(db: Database) ->
 
 
 def test_same_id_on_another_platform_is_another_post(db: Database) -> None:
-    reddit = make_post(1).model_copy(update={"platform": "reddit"})
+    tweet = post(platform="twitter", platform_id="1001")
+    reddit = post(platform="reddit", platform_id="1001")
     with db.transaction() as session:
-        stored = store_posts(session, "x", [make_post(1), reddit]).new
+        stored = store_posts(session, "x", [tweet, reddit]).new
     assert len(stored) == 2
 
 
 def test_author_signals_are_refreshed_by_newer_posts(db: Database) -> None:
+    first = post(author=factories.author(platform_id="42", handle="kunde1", followers=10))
+    newer = post(author=factories.author(platform_id="42", handle="kunde1_neu", followers=99))
     with db.transaction() as session:
-        store_posts(session, "twitter", [make_post(1, followers=10)])
+        store_posts(session, "twitter", [first])
     with db.transaction() as session:
-        store_posts(session, "twitter", [make_post(2, handle="kunde1_neu", followers=99)])
+        store_posts(session, "twitter", [newer])
     with db.transaction() as session:
         author = session.scalars(select(AuthorRecord)).one()
         assert (author.handle, author.followers) == ("kunde1_neu", 99)
@@ -61,11 +53,9 @@ def test_author_signals_are_refreshed_by_newer_posts(db: Database) -> None:
 
 def test_times_come_back_in_utc(db: Database) -> None:
     berlin_winter = timezone(timedelta(hours=1))
-    post = make_post(1).model_copy(
-        update={"created_at": datetime(2026, 11, 20, 10, 30, tzinfo=berlin_winter)}
-    )
+    in_berlin = post(created_at=datetime(2026, 11, 20, 10, 30, tzinfo=berlin_winter))
     with db.transaction() as session:
-        store_posts(session, "twitter", [post])
+        store_posts(session, "twitter", [in_berlin])
     with db.transaction() as session:
         stored = session.scalars(select(PostRecord)).one()
     assert stored.created_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -75,7 +65,7 @@ def test_times_come_back_in_utc(db: Database) -> None:
 def test_a_rolled_back_page_leaves_no_posts_and_no_cursor(db: Database) -> None:
     try:
         with db.transaction() as session:
-            store_posts(session, "twitter", [make_post(1)])
+            store_posts(session, "twitter", [post()])
             save_cursor(session, "twitter", {"q0": "1001"})
             raise RuntimeError("crash between fetch and commit")
     except RuntimeError:
@@ -99,13 +89,13 @@ def test_migrating_twice_is_harmless(db: Database) -> None:
     assert count(db, PostRecord) == 0
 
 
-def test_schema_check_finds_alembics_heads_and_a_behind_schema(db_url: str) -> None:
+def test_schema_check_finds_alembics_heads_and_a_behind_schema(fresh_db_url: str) -> None:
     """The cheap check that skips Alembic at start-up must agree with Alembic itself."""
     from alembic.script import ScriptDirectory
 
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert head_revisions() == set(heads)
-    database = Database(db_url)
+    database = Database(fresh_db_url)
     assert not schema_is_current(database.engine)
     database.migrate()
     assert schema_is_current(database.engine)
