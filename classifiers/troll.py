@@ -57,6 +57,9 @@ class HistorySignals:
     negative_or_offensive_share: float = 0.0
     near_duplicates: int = 0
     """Recent posts by this author that are nearly identical to this one."""
+    already_answered: bool = False
+    """The team already answered this author on the matter (triage: a repeat complaint is
+    watched, not answered again); the troll score ignores it."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,252 @@
+"""Train, cross-validate and bundle the triage model (`classifiers/bundled/triage/`).
+
+    python -m classifiers.training.train_triage [--check tests/data/triage_check.jsonl]
+
+Everything is chosen on `classifiers/training/data/triage_train.jsonl` alone, by stratified
+5-fold cross-validation (fixed seed): the regularisation and the weight of the embedding
+against the signal features. The chosen setting is refitted on every training row. The
+held-out check set is measured once, on the saved bundle as the product loads it, only to
+report its figures in the model card; nothing is chosen on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import save_file
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from classifiers.evaluation import TriageCase, evaluate_triage, read_triage_cases
+from classifiers.registry import load_classifier
+from classifiers.triage import (
+    BUNDLED_DIR,
+    CARD_FILE,
+    CATEGORY_RESPONSES,
+    CATEGORY_TEAMS,
+    FORMAT,
+    SIGNAL_FEATURES,
+    WEIGHTS_FILE,
+    LinearSoftmax,
+    TriageModel,
+    TriageSignals,
+    gather_signals,
+    signal_features,
+)
+from classifiers.troll import TrollScorer
+
+SEED = 20240
+VERSION = "triage-1.0"
+ENCODER = "e5-sentiment"
+"""The bundled e5 model whose pooled embedding (shared by its sentiment and offensive heads)
+the triage model reads; the signals come from the configured models, by default these heads."""
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN_FILE = ROOT / "classifiers" / "training" / "data" / "triage_train.jsonl"
+FOLDS = 5
+CS = (0.03, 0.1, 0.3, 1.0)
+EMBEDDING_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+"""How much a standardised embedding dimension counts against a signal feature (0: signals
+only). Folded into the exported scale, so serving does not know about it."""
+HEADS = ("category", "team", "response")
+
+
+@dataclass(frozen=True)
+class Setting:
+    c: float
+    embedding_weight: float
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The training rows as the model sees them."""
+
+    cases: list[TriageCase]
+    signals: list[TriageSignals]
+    embeddings: np.ndarray
+    features: np.ndarray
+    """Embedding and signal features side by side, as `TriageModel.features` builds them."""
+
+
+def build_inputs(cases: Sequence[TriageCase]) -> Inputs:
+    """Runs the default sentiment and offensive models, the troll and spam rules."""
+    texts = [c.text for c in cases]
+    sentiment = load_classifier(ENCODER, "sentiment")
+    offensive = load_classifier("e5-offensive", "offensive")
+    authors, histories = [c.author for c in cases], [c.history for c in cases]
+    offensives = offensive.predict(texts)
+    trolls = TrollScorer(offensive).score(
+        texts, authors, histories, [p.scores["offensive"] for p in offensives]
+    )
+    signals = gather_signals(
+        texts, authors, histories, sentiment.predict(texts), offensives, trolls
+    )
+    embeddings = sentiment.model.pooled(texts).numpy()  # type: ignore[attr-defined]
+    rows = np.stack([signal_features(s)[0] for s in signals])
+    return Inputs(list(cases), signals, embeddings, np.hstack([embeddings, rows]))
+
+
+def targets(cases: Sequence[TriageCase], head: str) -> tuple[np.ndarray, list[str]]:
+    """Row indices a head learns from and their labels."""
+    if head == "category":
+        pairs = [(i, c.category) for i, c in enumerate(cases)]
+    elif head == "team":
+        pairs = [(i, str(c.escalate_to)) for i, c in enumerate(cases) if c.category in CATEGORY_TEAMS]
+    else:
+        pairs = [
+            (i, c.action)
+            for i, c in enumerate(cases)
+            if c.action in CATEGORY_RESPONSES.get(c.category, ())
+        ]
+    return np.array([i for i, _ in pairs]), [label for _, label in pairs]
+
+
+def fit_head(features: np.ndarray, labels: Sequence[str], setting: Setting) -> LinearSoftmax:
+    """Standardise, weight the embedding, fit a multinomial regression; export for numpy."""
+    n_embedding = features.shape[1] - len(SIGNAL_FEATURES)
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0) + 1e-6
+    scale[:n_embedding] /= max(setting.embedding_weight, 1e-6)
+    z = (features - mean) / scale
+    if setting.embedding_weight == 0:
+        z[:, :n_embedding] = 0
+    model = LogisticRegression(C=setting.c, max_iter=5000, random_state=SEED).fit(z, labels)
+    weight, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:  # scikit-learn keeps one row for two classes
+        weight, bias = np.vstack([-weight / 2, weight / 2]), np.array([-bias[0] / 2, bias[0] / 2])
+    if setting.embedding_weight == 0:
+        weight[:, :n_embedding] = 0
+    return LinearSoftmax(
+        tuple(str(c) for c in model.classes_),
+        *(a.astype(np.float32) for a in (mean, scale, weight, bias)),
+    )
+
+
+def fit_model(inputs: Inputs, rows: np.ndarray, settings: dict[str, Setting]) -> TriageModel:
+    """All three heads on the given rows; embeddings are looked up, not recomputed."""
+    heads = {}
+    for head in HEADS:
+        index, labels = targets([inputs.cases[i] for i in rows], head)
+        heads[head] = fit_head(inputs.features[rows][index], labels, settings[head])
+    lookup = {s.text: e for s, e in zip(inputs.signals, inputs.embeddings, strict=True)}
+    return TriageModel(heads, lambda texts: np.stack([lookup[t] for t in texts]), VERSION)
+
+
+def cross_validate(inputs: Inputs, settings: dict[str, Setting]) -> dict[str, Any]:
+    """Out-of-fold triage of every training row, measured like the check set."""
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
+    triages: list[Any] = [None] * len(inputs.cases)
+    for train, test in folds.split(inputs.features, [c.category for c in inputs.cases]):
+        model = fit_model(inputs, train, settings)
+        for i, t in zip(test, model.triage([inputs.signals[i] for i in test]), strict=True):
+            triages[i] = t
+    return evaluate_triage(inputs.cases, triages)
+
+
+def choose(inputs: Inputs, head: str) -> tuple[Setting, list[dict[str, Any]]]:
+    """The setting with the best out-of-fold score for one head (macro-F1, or accuracy)."""
+    index, labels = targets(inputs.cases, head)
+    x, y = inputs.features[index], np.array(labels)
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
+    table = []
+    for c, w in product(CS, EMBEDDING_WEIGHTS):
+        setting = Setting(c, w)
+        said = np.empty(len(y), dtype=object)
+        for train, test in folds.split(x, y):
+            head_model = fit_head(x[train], y[train], setting)
+            said[test] = np.array(head_model.labels)[head_model.proba(x[test]).argmax(axis=1)]
+        table.append({"c": c, "embedding_weight": w, "score": _score(head, y, said)})
+    best = max(table, key=lambda row: row["score"])
+    return Setting(best["c"], best["embedding_weight"]), table
+
+
+def _score(head: str, truth: np.ndarray, said: np.ndarray) -> float:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    if head == "category":
+        return round(float(f1_score(truth, said, average="macro")), 4)
+    return round(float(accuracy_score(truth, said)), 4)
+
+
+def save_bundle(model: TriageModel, directory: Path, config: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    heads = {"category": model.category, "team": model.team, "response": model.response}
+    arrays = {
+        f"{name}.{param}": np.ascontiguousarray(getattr(head, param), dtype=np.float32)
+        for name, head in heads.items()
+        for param in ("mean", "scale", "weight", "bias")
+    }
+    save_file(arrays, str(directory / WEIGHTS_FILE))
+    config["heads"] = {name: list(head.labels) for name, head in heads.items()}
+    (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=BUNDLED_DIR)
+    parser.add_argument(
+        "--check", type=Path, help="held-out check set, measured once for the model card"
+    )
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    inputs = build_inputs(read_triage_cases(TRAIN_FILE))
+    chosen, tables = {}, {}
+    for head in HEADS:
+        chosen[head], tables[head] = choose(inputs, head)
+        print(f"{head}: {chosen[head]}", flush=True)
+    cv = cross_validate(inputs, chosen)
+    print(json.dumps(cv, indent=1), flush=True)
+    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen)
+    encoder_version = load_classifier(ENCODER, "sentiment").model_version
+    config = {
+        "format": FORMAT,
+        "model_version": VERSION,
+        "encoder": ENCODER,
+        "encoder_version": encoder_version,
+        "signal_features": list(SIGNAL_FEATURES),
+        "seed": SEED,
+        "settings": {h: vars(s) for h, s in chosen.items()},
+        "cross_validated": cv,
+    }
+    save_bundle(model, args.out, config)
+    check = None
+    if args.check:
+        check = measure_check(args.out, args.check)
+        config["check"] = check
+        save_bundle(model, args.out, config)
+        print(json.dumps(check, indent=1), flush=True)
+    seconds = time.perf_counter() - began
+    (args.out / CARD_FILE).write_text(
+        model_card(config, tables, cv, check, seconds, len(inputs.cases)), "utf-8"
+    )
+
+
+def measure_check(directory: Path, path: Path) -> dict[str, Any]:
+    """The saved bundle on the check set, with signals computed as the product does."""
+    cases = read_triage_cases(path)
+    model = TriageModel.load(directory)
+    return evaluate_triage(cases, model.triage(build_inputs(cases).signals))
+
+
+def model_card(
+    config: dict[str, Any],
+    tables: dict[str, list[dict[str, Any]]],
+    cv: dict[str, Any],
+    check: dict[str, Any] | None,
+    seconds: float,
+    rows: int,
+) -> str:
+    from classifiers.training.triage_card import render
+
+    return render(config, tables, cv, check, seconds, rows)
+
+
+if __name__ == "__main__":
+    main()
