@@ -72,6 +72,10 @@ CATEGORY_NAMES = {
     "spam": "Spam",
 }
 MAX_REASONS = 4
+THREAT_RULES = ("intimidation", "disruption", "sues_staff")
+"""Cues that make a post a threat whatever the regression says, like the troll scorer's threat
+flag: a missed threat costs far more than a false alarm a person dismisses in seconds."""
+THREAT_RULE_CONFIDENCE = 0.8
 
 
 # --- German cues ------------------------------------------------------------------------------
@@ -114,10 +118,13 @@ CUES: dict[str, re.Pattern[str]] = {
         schlichtung\w*; rechtsschutz\w*; mahnverfahren; (?:eine |die )?klage; verklag\w*; anzeige;
         gericht\w*; zivilklage; privatklage
     """),
-    "personal_target": word_alternatives(r"""
-        persoenlich; privat; jeden einzelnen; jede einzelne; (?:die |eure |ihre |alle )?namen;
-        mitarbeiter(?:in|innen)?; zugbegleiter\w*; schaffner\w*; techniker; fahrer; bote;
-        zusteller\w*; shopleiter\w*; verkaeufer\w*; die dame; der typ; die blonde
+    "staff": word_alternatives(r"""
+        mitarbeiter(?:in|innen)?; zugbegleiter\w*; schaffner\w*; techniker; fahrer\w*; bote;
+        zusteller\w*; shopleiter\w*; verkaeufer\w*; die dame; die blonde; herr \w+; frau \w+
+    """),
+    "personally": word_alternatives(r"""
+        persoenlich; privat; jeden einzelnen; jede einzelne; (?:die |eure |ihre |alle )namen;
+        gegen (?:jeden|euch)
     """),
     "ultimatum": word_alternatives(r"""
         bis (?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|morgen);
@@ -134,23 +141,28 @@ CUES: dict[str, re.Pattern[str]] = {
         ob'?s stimmt; stimmt zwar nicht; juckt dann keinen; geht (?:das )?viral;
         bewertungsplattform\w*; dann bleibt
     """),
-    "coordinated": word_alternatives(r"""
-        alle gleichzeitig; (?:wir )?alle (?:mal )?(?:zusammen|gleichzeitig); lahmleg\w*; fluten;
-        zuspammen; shitstorm; trend\w*; teilen; rt; weitersagen; boykott\w*; aufruf;
-        wer ist dabei; wechselt; kuendigt; jeder postet; vorlage; \d+ ?x (?:posten|stueck);
-        minutentakt; wahlwiederholung; je mehr
+    "disruption": word_alternatives(r"""
+        (?:wir )?alle (?:mal )?(?:zusammen|gleichzeitig); lahm ?leg\w*; fluten; zuspammen;
+        shitstorm; trend\w*; jeder postet; vorlage; \d+ ?x (?:posten|stueck); jeder \d+ stueck;
+        minutentakt; wahlwiederholung; (?:jede|alle) minute; bis (?:denen|euch) \w+ platzt
     """),
-    "violence": word_alternatives(r"""
-        baseballschlaeger; knallt'?s; aufs maul; unter maennern; auf den gleisen; zuend\w*;
-        anzuenden; abfackeln; freu dich auf besuch; wir sind zu dritt; warten [^.!?]{0,30}auf dich;
-        weiss,? wo (?:du|er|sie); kenne ihr auto; kennzeichen; dunkel; allein; hund raus;
-        schade,? wenn [^.!?]{0,40}passiert; aufpassen; passt (?:\w+ )?auf; fotos von allen
+    "boycott": word_alternatives(r"""
+        boykott\w*; aufruf; wer ist dabei; wechselt; kuendigt; je mehr; teilen; rt; weitersagen;
+        macht mit; friedlich\w*
+    """),
+    "intimidation": word_alternatives(r"""
+        baseballschlaeger; knallt'?s; aufs maul; unter maennern; landet \w+ auf den gleisen;
+        zuend\w* (?:ich|wir); anzuenden; abfackeln; freu dich auf besuch; wir sind zu \w+t;
+        warten [^.!?]{0,30}auf dich; weiss,? wo (?:du|er|sie|ihr) \w*; hund raus;
+        kenne (?:ihr|sein|dein|euer) (?:auto|kennzeichen); (?:ihr|sein|dein) kennzeichen;
+        schade,? wenn [^.!?]{0,40}passiert; (?:besser|gut) aufpassen,? wenn;
+        fotos von (?:allen|jedem|euch); dein nachname; schoene wohnung; bot [^.!?]{0,40}jede minute
     """),
     "discussion": word_alternatives(r"""
         bei euch(?: auch)?; eure erfahrung\w*; erfahrungen; wie macht ihr; wie ist es bei euch;
         kennt ihr; same hier; willkommen im club; kenn ich; bei mir auch; bei uns (?:\w+ )?auch;
-        umfrage; frage an die \w+; fuer alle, die; update; nachtrag; wer (?:hat|aus|noch);
-        zeigt eure; postet eure; ich fang an; genauso; haha
+        umfrage; frage an die \w+; fuer alle, die; nachtrag; wer (?:hat|aus|noch);
+        zeigt eure; postet eure; ich fang an; genauso; haha; \[update\]; kurzes update
     """),
     "praise": word_alternatives(r"""
         danke\w*; super; top; klasse; toll\w*; grossartig\w*; hut ab; lob\w*; respekt; freundlich\w*;
@@ -177,19 +189,35 @@ CUES: dict[str, re.Pattern[str]] = {
         nicht (?:da|angekommen|zugestellt|gekommen)
     """),
 }
+COMBINED_CUES = {
+    "blackmail": (("ultimatum",), ("press_public", "defamation", "disruption")),
+    "sues_staff": (("legal_right",), ("personally",)),
+}
+"""Cues that mean something only together (a condition plus a threat to go public is
+blackmail; a lawsuit against named employees is intimidation, against the company a right):
+(all of these groups, each with one cue at least)."""
+COMBINED_NAMES = {
+    "blackmail": "Erpressung: Bedingung und Drohung mit Öffentlichkeit",
+    "sues_staff": "Klage gegen einzelne Mitarbeitende statt gegen die Firma",
+}
+
+
 CUE_NAMES = {
+    **COMBINED_NAMES,
     "question": "Frage erkannt",
     "ask_phrase": "Bitte um Auskunft",
     "safety": "Gefahr für Menschen",
     "data_leak": "Datenleck oder fremde Daten",
     "outage_many": "Ausfall für viele",
     "legal_right": "Rechtsweg oder Verbraucherschutz angekündigt",
-    "personal_target": "Richtet sich gegen einzelne Mitarbeitende",
+    "staff": "Nennt einzelne Mitarbeitende",
+    "personally": "Gegen Personen persönlich",
     "ultimatum": "Ultimatum oder Bedingung",
     "press_public": "Presse, Video oder Öffentlichkeit",
     "defamation": "Droht mit Rufschädigung",
-    "coordinated": "Aufruf zu gemeinsamer Aktion",
-    "violence": "Gewalt oder Einschüchterung",
+    "disruption": "Aufruf, den Kundenservice lahmzulegen",
+    "boycott": "Aufruf zu Boykott oder Protest",
+    "intimidation": "Gewalt oder Einschüchterung",
     "discussion": "Austausch unter Nutzern",
     "praise": "Lob",
     "irrelevant": "Marke in anderem Sinn oder nur am Rande",
@@ -204,6 +232,9 @@ def find_cues(text: str) -> dict[str, list[str]]:
     folded = fold(text)
     found = {name: [m.group(0).strip() for m in p.finditer(folded)] for name, p in CUES.items()}
     found["question"] = [m.group(0).strip()[:60] for m in _QUESTION_START.finditer(folded)]
+    for name, groups in COMBINED_CUES.items():
+        hits = [[h for cue in group for h in found[cue]] for group in groups]
+        found[name] = [h for group in hits for h in group] if all(hits) else []
     return {name: hits for name, hits in found.items() if hits}
 
 
@@ -215,12 +246,12 @@ PERSONAL_DATA: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "Auftrags- oder Buchungsnummer",
         re.compile(
-            r"(?i:(?:auftrag|buchung|bestell|vorgang|reservierung)\w*(?:nummer|nr\.?)?\s*[:#]?\s*"
-            r"(?=[A-Z0-9 -]*\d)[A-Z0-9][A-Z0-9 -]{4,}[A-Z0-9])"
+            r"(?i:auftrag|buchung|bestell|vorgang|reservierung)\w*\.?\s*[:#]?\s*"
+            r"(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9-]{3,}(?: \d{3,})*\b"
         ),
     ),
     ("Kundennummer", re.compile(r"(?i:kunden(?:nummer|nr\.?)\s*[:#]?\s*\d[\d ]{4,})")),
-    ("Vertrags- oder Kartennummer", re.compile(r"(?i:(?:vertrags|karten)?nummer\s*[:#]?\s*\d[\d ]{7,})")),
+    ("Vertrags- oder Kartennummer", re.compile(r"\b(?i:(?:vertrags|karten)?nummer\s*[:#]?\s*\d[\d ]{7,})")),
     ("Telefonnummer", re.compile(r"(?:\+49|0049|\b0)\s?1[5-7]\d[\s/-]?\d[\d\s-]{5,}\d|\b0\d{2,4}[\s/-]\d{5,}")),
     ("E-Mail-Adresse", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]*[a-z]{2,}", re.IGNORECASE)),
     (
@@ -421,6 +452,8 @@ class TriageModel:
         probs = self.category.proba(x)
         label = self.category.labels[int(np.argmax(probs))]
         confidence = float(probs.max())
+        if label != "threat" and (signals.troll.threat or any(c in cues for c in THREAT_RULES)):
+            label, confidence = "threat", THREAT_RULE_CONFIDENCE
         category = CategoryDecision(
             label, round(confidence, 4), self._category_reasons(x, label, signals, cues)
         )
@@ -431,7 +464,8 @@ class TriageModel:
     ) -> list[str]:
         """Rule reasons that agree with the category first, then the strongest learned cues."""
         rule_reasons = {
-            "threat": [r for r in signals.troll.reasons if signals.troll.threat][:2],
+            "threat": [r for r in signals.troll.reasons if signals.troll.threat][:2]
+            + [_cue_reason(name, cues) for name in THREAT_RULES if name in cues],
             "spam": list(signals.spam[:2]),
             "troll": signals.troll.reasons[:2] if signals.troll.score >= 0.3 else [],
         }.get(label, [])
@@ -489,9 +523,9 @@ class TriageModel:
 
 PARAMS = ("mean", "scale", "weight", "bias")
 TEAM_CUES = {
-    "legal": ("defamation", "legal_right", "personal_target"),
-    "pr": ("press_public", "coordinated", "ultimatum"),
-    "security": ("data_leak", "violence"),
+    "legal": ("defamation", "sues_staff", "legal_right"),
+    "pr": ("press_public", "disruption", "ultimatum"),
+    "security": ("data_leak", "intimidation"),
     "safety": ("safety",),
     "product": ("outage_many",),
 }
@@ -551,7 +585,7 @@ def _response_reasons(
     if action == "ignore_troll":
         return ["Troll: nicht füttern, nicht antworten"]
     if action == "monitor":
-        shown = [_cue_reason(n, cues) for n in ("discussion", "coordinated") if n in cues]
+        shown = [_cue_reason(n, cues) for n in ("discussion", "boycott") if n in cues]
         return ["Beobachten: kein Antwortbedarf der Marke", *shown]
     if action == "reply_private":
         shown = [_cue_reason(n, cues) for n in ("account_matter", "private_channel") if n in cues]
