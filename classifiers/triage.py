@@ -42,7 +42,10 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "bundled" / "triage"
 CATEGORIES = ("complaint", "question", "praise", "troll", "threat", "crisis", "irrelevant", "spam")
 ACTIONS = ("reply", "reply_private", "escalate", "ignore_troll", "monitor", "none")
 TEAMS = ("legal", "pr", "security", "safety", "product")
-CATEGORY_TEAMS = {"threat": ("legal", "pr", "security"), "crisis": ("safety", "product", "security")}
+CATEGORY_TEAMS = {
+    "threat": ("legal", "pr", "security"),
+    "crisis": ("safety", "product", "security"),
+}
 RESPONSES = ("reply", "reply_private", "monitor", "ignore_troll")
 CATEGORY_RESPONSES = {
     "complaint": ("reply", "reply_private", "monitor"),
@@ -89,7 +92,8 @@ _QUESTION_START = re.compile(
 )
 CUES: dict[str, re.Pattern[str]] = {
     "ask_phrase": word_alternatives(r"""
-        weiss (?:jemand|einer|wer); kennt (?:jemand|einer); hat (?:jemand|einer) (?:\w+ )?erfahrung\w*;
+        weiss (?:jemand|einer|wer); kennt (?:jemand|einer);
+        hat (?:jemand|einer) (?:\w+ )?erfahrung\w*;
         (?:kurze|ehrlich gemeinte|echte|ernsthafte) frage; frage an; was tun; was mache? ich;
         was brauche\w*; was muss ich; wie komme ich; wie gehe ich vor; hilfe\s*[:?!]
     """),
@@ -107,7 +111,8 @@ CUES: dict[str, re.Pattern[str]] = {
         interne\w* kundenportal
     """),
     "outage_many": word_alternatives(r"""
-        bundesweit; deutschlandweit; landesweit; (?:in )?ganz (?:\w+ ){0,1}\w+; komplett (?:down|tot|dicht|zu|weg);
+        bundesweit; deutschlandweit; landesweit; (?:in )?ganz (?:\w+ ){0,1}\w+;
+        komplett (?:down|tot|dicht|zu|weg);
         gross?stoerung\w*; \w*stoerung\w*; down; tot; dicht;
         nichts? faehrt; gar nix; nix geht; nichts geht; (?:alle|halbe|ganze) (?:\w+ )?nachbar\w*;
         tausende; allestoerungen\w*; downdetector; bei allen; (?:meine ganze )?timeline;
@@ -128,16 +133,19 @@ CUES: dict[str, re.Pattern[str]] = {
     """),
     "ultimatum": word_alternatives(r"""
         bis (?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|morgen);
-        bis (?:heute abend|monatsende|zum \d+\.?|ende der woche); \d+ ?(?:stunden|std|h); letzte chance; ultimatum;
+        bis (?:heute abend|monatsende|zum \d+\.?|ende der woche); \d+ ?(?:stunden|std|h);
+        letzte chance; ultimatum;
         entweder; sonst; eure (?:wahl|entscheidung); entscheidet euch; oder ich; ueberlegt'?s euch
     """),
     "press_public": word_alternatives(r"""
         presse; lokalpresse; zeitung\w*; wdr; ndr; bild; mopo; youtube\w*; video\w*; tiktok;
-        \d+k (?:abos|follower); follower; viral; medien; reportage; extra 3; plakaten?; ketten? (?:wir )?uns;
+        \d+k (?:abos|follower); follower; viral; medien; reportage; extra 3; plakaten?;
+        ketten? (?:wir )?uns;
         kette ich mich
     """),
     "defamation": word_alternatives(r"""
-        erzaehl\w* (?:\w+ ){0,2}(?:jedem|ueberall|allen); schreib\w* (?:\w+ ){0,3}(?:ueberall|in jede\w*);
+        erzaehl\w* (?:\w+ ){0,2}(?:jedem|ueberall|allen);
+        schreib\w* (?:\w+ ){0,3}(?:ueberall|in jede\w*);
         ob'?s stimmt; stimmt zwar nicht; juckt dann keinen; geht (?:das )?viral;
         bewertungsplattform\w*; dann bleibt
     """),
@@ -158,6 +166,19 @@ CUES: dict[str, re.Pattern[str]] = {
         schade,? wenn [^.!?]{0,40}passiert; (?:besser|gut) aufpassen,? wenn;
         fotos von (?:allen|jedem|euch); dein nachname; schoene wohnung; bot [^.!?]{0,40}jede minute
     """),
+    "contempt": word_alternatives(r"""
+        (?:\w+-)?(?:kunden|fahrer|mitarbeiter|leute|typen|angestellte|bahnfahrer|nutzer)
+        (?:sind|koennen) (?:\w+ ){0,2}(?:alle|doch|eh|echt|einfach|die|wie|so);
+        wer (?:heute )?(?:noch|freiwillig)[^.!?]{0,30}(?:kunde|ist|arbeitet|faehrt|geht);
+        selbst schuld; selber schuld; \w*laden; \w*verein; lachnummer; muellhaufen; letzte dreck;
+        \w*versager; abzocker\w*; peinlich\w*; nutzlos\w*; inkompetenz\w*; unfaehig\w*; boomer;
+        🤡; sorry not sorry; unpopular opinion; punkt\.; faul\w*; lappen; pfeifen
+    """),
+    "conspiracy": word_alternatives(r"""
+        ueberwach\w*; geheim\w*; logen?; regierung; verschweig\w*; vertusch\w*; heimlich\w*;
+        zufall\s*\?; denkt mal; wacht auf; \w*mafia; gesundheitlich\w*; auslaendische dienste;
+        absichtlich; ich glaube nicht; die wollen
+    """),
     "discussion": word_alternatives(r"""
         bei euch(?: auch)?; eure erfahrung\w*; erfahrungen; wie macht ihr; wie ist es bei euch;
         kennt ihr; same hier; willkommen im club; kenn ich; bei mir auch; bei uns (?:\w+ )?auch;
@@ -165,7 +186,8 @@ CUES: dict[str, re.Pattern[str]] = {
         zeigt eure; postet eure; ich fang an; genauso; haha; \[update\]; kurzes update
     """),
     "praise": word_alternatives(r"""
-        danke\w*; super; top; klasse; toll\w*; grossartig\w*; hut ab; lob\w*; respekt; freundlich\w*;
+        danke\w*; super; top; klasse; toll\w*; grossartig\w*; hut ab; lob\w*; respekt;
+        freundlich\w*;
         hat (?:alles )?geklappt; perfekt; empfehl\w*; gerettet; sehr nett; vorbildlich; ❤\S*; 👍;
         🙏; 💛
     """),
@@ -180,7 +202,8 @@ CUES: dict[str, re.Pattern[str]] = {
         erstatt\w*; auftrag\w*; bestell\w*; sparpreis; umzug; sim
     """),
     "private_channel": word_alternatives(r"""
-        (?:per|via|in die|eure|meine) (?:dm|pn)s?; dms? (?:sind )?offen; schick\w* (?:ich )?(?:\w+ )?per (?:dm|pn|mail);
+        (?:per|via|in die|eure|meine) (?:dm|pn)s?; dms? (?:sind )?offen;
+        schick\w* (?:ich )?(?:\w+ )?per (?:dm|pn|mail);
         ruft? (?:mich|sie) (?:bitte )?an; meldet euch
     """),
     "concrete": word_alternatives(r"""
@@ -219,6 +242,8 @@ CUE_NAMES = {
     "boycott": "Aufruf zu Boykott oder Protest",
     "intimidation": "Gewalt oder Einschüchterung",
     "discussion": "Austausch unter Nutzern",
+    "contempt": "Pauschale Verachtung ohne konkretes Anliegen",
+    "conspiracy": "Unterstellung oder Verschwörungserzählung",
     "praise": "Lob",
     "irrelevant": "Marke in anderem Sinn oder nur am Rande",
     "account_matter": "Vertrag, Konto oder Bestellung betroffen",
@@ -242,7 +267,10 @@ def find_cues(text: str) -> dict[str, list[str]]:
 
 PERSONAL_DATA: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
-    ("Sendungsnummer", re.compile(r"\bJJD\d{10,}\b|\b00340\d{10,17}\b|(?i:sendung\w*\s*[:#]?\s*\d{8,})")),
+    (
+        "Sendungsnummer",
+        re.compile(r"\bJJD\d{10,}\b|\b00340\d{10,17}\b|(?i:sendung\w*\s*[:#]?\s*\d{8,})"),
+    ),
     (
         "Auftrags- oder Buchungsnummer",
         re.compile(
@@ -251,8 +279,14 @@ PERSONAL_DATA: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("Kundennummer", re.compile(r"(?i:kunden(?:nummer|nr\.?)\s*[:#]?\s*\d[\d ]{4,})")),
-    ("Vertrags- oder Kartennummer", re.compile(r"\b(?i:(?:vertrags|karten)?nummer\s*[:#]?\s*\d[\d ]{7,})")),
-    ("Telefonnummer", re.compile(r"(?:\+49|0049|\b0)\s?1[5-7]\d[\s/-]?\d[\d\s-]{5,}\d|\b0\d{2,4}[\s/-]\d{5,}")),
+    (
+        "Vertrags- oder Kartennummer",
+        re.compile(r"\b(?i:(?:vertrags|karten)?nummer\s*[:#]?\s*\d[\d ]{7,})"),
+    ),
+    (
+        "Telefonnummer",
+        re.compile(r"(?:\+49|0049|\b0)\s?1[5-7]\d[\s/-]?\d[\d\s-]{5,}\d|\b0\d{2,4}[\s/-]\d{5,}"),
+    ),
     ("E-Mail-Adresse", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]*[a-z]{2,}", re.IGNORECASE)),
     (
         "Adresse",
@@ -444,9 +478,7 @@ class TriageModel:
         if not signals:
             return []
         features, cues = self.features(signals)
-        return [
-            self._one(x, s, c) for x, s, c in zip(features, signals, cues, strict=True)
-        ]
+        return [self._one(x, s, c) for x, s, c in zip(features, signals, cues, strict=True)]
 
     def _one(self, x: np.ndarray, signals: TriageSignals, cues: dict[str, list[str]]) -> Triage:
         probs = self.category.proba(x)
@@ -560,7 +592,8 @@ def _feature_reason(name: str, signals: TriageSignals, cues: Mapping[str, list[s
         return _cue_reason(name, cues)
     author, history = signals.author, signals.history
     if name in ("new_account", "posts_per_day") and author.account_age_days is not None:
-        return f"Konto seit {author.account_age_days} Tagen, {author.posts_last_24h or 0} Beiträge/Tag"
+        days, posts = author.account_age_days, author.posts_last_24h or 0
+        return f"Konto seit {days} Tagen, {posts} Beiträge/Tag"
     if name in ("brand_posts", "near_duplicates"):
         return (
             f"{history.recent_brand_posts} Beiträge zur Marke, "

@@ -83,8 +83,10 @@ def fold(text: str) -> str:
 
 
 def word_alternatives(alternatives: str) -> re.Pattern[str]:
-    r"""Whole-word alternatives, separated by ';', over folded text (`\w*` allows endings)."""
-    parts = [part.strip() for part in alternatives.split(";") if part.strip()]
+    r"""Whole-word alternatives, separated by ';', over folded text (`\w*` allows endings).
+
+    A line break inside an alternative reads as one space, so long alternatives can wrap."""
+    parts = [" ".join(part.split()) for part in alternatives.split(";") if part.strip()]
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
