@@ -253,14 +253,27 @@ CUE_NAMES = {
 
 
 def find_cues(text: str) -> dict[str, list[str]]:
-    """Cue name → the words that matched (quoted in reasons); only cues that matched."""
+    """Cue name → the words that matched, as the post spells them (quoted in reasons); only
+    cues that matched."""
     folded = fold(text)
-    found = {name: [m.group(0).strip() for m in p.finditer(folded)] for name, p in CUES.items()}
+    found = {
+        name: [_as_written(m.group(0).strip(), text) for m in pattern.finditer(folded)]
+        for name, pattern in CUES.items()
+    }
     found["question"] = [m.group(0).strip()[:60] for m in _QUESTION_START.finditer(folded)]
     for name, groups in COMBINED_CUES.items():
         hits = [[h for cue in group for h in found[cue]] for group in groups]
         found[name] = [h for group in hits for h in group] if all(hits) else []
     return {name: hits for name, hits in found.items() if hits}
+
+
+def _as_written(hit: str, text: str) -> str:
+    """The folded match as the post wrote it ("anwaeltin" → "Anwältin"), where it is found."""
+    pattern = re.escape(hit)
+    for spelled, letter in (("ae", "ä"), ("oe", "ö"), ("ue", "ü"), ("ss", "ß")):
+        pattern = pattern.replace(spelled, f"(?:{spelled}|{letter})")
+    found = re.search(pattern, text, re.IGNORECASE)
+    return found.group(0) if found else hit
 
 
 # --- personal data ----------------------------------------------------------------------------
@@ -463,7 +476,7 @@ class TriageModel:
             name: LinearSoftmax(tuple(labels), *(arrays[f"{name}.{p}"] for p in PARAMS))
             for name, labels in config["heads"].items()
         }
-        version = f"{config['model_version']}+{config['encoder']}"
+        version = f"{config['model_version']}+{config['encoder_version']}"
         return cls(heads, embed or encoder_embedding(config["encoder"]), version)
 
     def features(self, signals: Sequence[TriageSignals]) -> tuple[np.ndarray, list[dict]]:

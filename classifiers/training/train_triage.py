@@ -52,7 +52,7 @@ the triage model reads; the signals come from the configured models, by default 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_FILE = ROOT / "classifiers" / "training" / "data" / "triage_train.jsonl"
 FOLDS = 5
-CS = (0.1, 0.3, 1.0, 3.0)
+CS = (0.3, 1.0, 3.0)
 EMBEDDING_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 """How much a standardised embedding dimension counts against a signal feature (0: signals
 only). Folded into the exported scale, so serving does not know about it."""
