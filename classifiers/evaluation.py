@@ -22,7 +22,7 @@ from sklearn.metrics import (
 
 from classifiers.base import TASK_LABELS, TextClassifier
 from classifiers.spam import spam_reasons
-from classifiers.triage import CATEGORIES, Triage
+from classifiers.triage import ACTIONS, CATEGORIES, TEAMS, Triage
 from classifiers.troll import AuthorSignals, HistorySignals, TrollScorer
 
 T = TypeVar("T")
@@ -248,8 +248,10 @@ def read_triage_cases(path: Path | str) -> list[TriageCase]:
 
 
 def _triage_case(record: dict[str, Any]) -> TriageCase:
-    if record["category"] not in CATEGORIES:
-        raise ValueError(f"unknown category {record['category']!r}")
+    if record["category"] not in CATEGORIES or record["action"] not in ACTIONS:
+        raise ValueError(f"unknown category or action {record['category']!r}/{record['action']!r}")
+    if record.get("escalate_to") not in (None, *TEAMS):
+        raise ValueError(f"unknown team {record['escalate_to']!r}")
     history = record.get("history") or {}
     known = {f.name for f in fields(HistorySignals)}
     return TriageCase(

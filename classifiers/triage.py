@@ -46,7 +46,6 @@ CATEGORY_TEAMS = {
     "threat": ("legal", "pr", "security"),
     "crisis": ("safety", "product", "security"),
 }
-RESPONSES = ("reply", "reply_private", "monitor", "ignore_troll")
 CATEGORY_RESPONSES = {
     "complaint": ("reply", "reply_private", "monitor"),
     "question": ("reply", "reply_private", "monitor"),

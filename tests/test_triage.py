@@ -33,7 +33,11 @@ FLOORS = {
     "troll_f1": 0.85,
     "threat_recall": 0.90,
 }
-MISSED: dict[str, str] = {}
+MISSED = {
+    "category_macro_f1": "measured 0.8163 on the check set (triage-1.0), floor 0.85",
+    "action_accuracy": "measured 0.7882 on the check set (triage-1.0), floor 0.80",
+    "threat_recall": "measured 0.80 (16 of 20) on the check set (triage-1.0), floor 0.90",
+}
 
 
 @cache
