@@ -11,10 +11,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sklearn.metrics import f1_score, precision_recall_fscore_support, precision_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+)
 
 from classifiers.base import TASK_LABELS, TextClassifier
 from classifiers.spam import spam_reasons
+from classifiers.triage import ACTIONS, CATEGORIES, TEAMS, Triage
 from classifiers.troll import AuthorSignals, HistorySignals, TrollScorer
 
 T = TypeVar("T")
@@ -216,6 +224,85 @@ def evaluate_spam(cases: Sequence[SpamCase]) -> dict[str, Any]:
             "false_spam": pairs.count((False, True)),
             "missed_spam": pairs.count((True, False)),
             "true_not_spam": pairs.count((False, False)),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class TriageCase:
+    """A brand post with its author's signals and the category and action a human chose."""
+
+    text: str
+    author: AuthorSignals
+    history: HistorySignals
+    category: str
+    action: str
+    escalate_to: str | None
+
+
+def read_triage_cases(path: Path | str) -> list[TriageCase]:
+    """Labelled triage posts, one JSON object per line: `text`, `author` (AuthorSignals
+    fields), `history` (`recent_brand_posts`, `near_duplicates`, `already_answered`),
+    `category`, `action` and `escalate_to`; other fields are ignored."""
+    return _read_jsonl(path, _triage_case, "triage case")
+
+
+def _triage_case(record: dict[str, Any]) -> TriageCase:
+    if record["category"] not in CATEGORIES or record["action"] not in ACTIONS:
+        raise ValueError(f"unknown category or action {record['category']!r}/{record['action']!r}")
+    if record.get("escalate_to") not in (None, *TEAMS):
+        raise ValueError(f"unknown team {record['escalate_to']!r}")
+    history = record.get("history") or {}
+    known = {f.name for f in fields(HistorySignals)}
+    return TriageCase(
+        text=str(record["text"]),
+        author=_author(record),
+        history=HistorySignals(**{k: v for k, v in history.items() if k in known}),
+        category=record["category"],
+        action=record["action"],
+        escalate_to=record.get("escalate_to"),
+    )
+
+
+def evaluate_triage(cases: Sequence[TriageCase], triages: Sequence[Triage]) -> dict[str, Any]:
+    """Category accuracy, macro-F1, per-category precision/recall/F1 and confusion matrix
+    (rows: truth, columns: prediction, both in `CATEGORIES` order), action accuracy, and the
+    escalation team accuracy over posts a human escalated."""
+    if len(cases) != len(triages):
+        raise ValueError(f"{len(cases)} cases but {len(triages)} triages")
+    truth = [c.category for c in cases]
+    said = [t.category.label for t in triages]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, said, labels=list(CATEGORIES), zero_division=0
+    )
+    escalated = [(c, t) for c, t in zip(cases, triages, strict=True) if c.action == "escalate"]
+    return {
+        "n": len(cases),
+        "category_accuracy": _round(accuracy_score(truth, said)),
+        "category_macro_f1": _round(
+            f1_score(truth, said, labels=list(CATEGORIES), average="macro", zero_division=0)
+        ),
+        "per_category": {
+            label: {
+                "precision": _round(precision[i]),
+                "recall": _round(recall[i]),
+                "f1": _round(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(CATEGORIES)
+        },
+        "action_accuracy": _round(
+            sum(c.action == t.action.label for c, t in zip(cases, triages, strict=True))
+            / len(cases)
+        ),
+        "escalation_team_accuracy": _round(
+            sum(c.escalate_to == t.action.escalate_to for c, t in escalated) / len(escalated)
+        )
+        if escalated
+        else None,
+        "confusion_matrix": {
+            "labels": list(CATEGORIES),
+            "rows": confusion_matrix(truth, said, labels=list(CATEGORIES)).tolist(),
         },
     }
 

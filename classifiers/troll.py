@@ -57,6 +57,9 @@ class HistorySignals:
     negative_or_offensive_share: float = 0.0
     near_duplicates: int = 0
     """Recent posts by this author that are nearly identical to this one."""
+    already_answered: bool = False
+    """The team already answered this author on the matter (triage: a repeat complaint is
+    watched, not answered again); the troll score ignores it."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,10 @@ class TrollResult:
 
 
 def word_alternatives(alternatives: str) -> re.Pattern[str]:
-    r"""Whole-word alternatives, separated by ';', over folded text (`\w*` allows endings)."""
-    parts = [part.strip() for part in alternatives.split(";") if part.strip()]
+    r"""Whole-word alternatives, separated by ';', over folded text (`\w*` allows endings).
+
+    A line break inside an alternative reads as one space, so long alternatives can wrap."""
+    parts = [" ".join(part.split()) for part in alternatives.split(";") if part.strip()]
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from monitor.pipeline import Pipeline
+    from monitor.settings import Settings
     from monitor.sources import SourcePlan
     from monitor.storage.database import Database
 
@@ -191,21 +192,22 @@ def classify(config: ConfigOption = None) -> None:
 
 @app.command(name="eval")
 def evaluate_command(
-    task: Annotated[str, typer.Option(help="sentiment, offensive, troll or spam")],
+    task: Annotated[str, typer.Option(help="sentiment, offensive, troll, spam or triage")],
     data: Annotated[
         Path,
         typer.Option(
             help="Labelled TSV file (text, label columns); for troll a JSONL file of cases "
             "(text, author, history, label troll/not_troll, threat), e.g. "
             "tests/data/troll_cases.jsonl; for spam a JSONL file of posts (text, author, label "
-            "spam/not_spam)."
+            "spam/not_spam); for triage a JSONL file of posts (text, author, history, category, "
+            "action, escalate_to)."
         ),
     ],
     model: Annotated[
         str | None,
         typer.Option(
             help="Model spec (default: the one the config chooses; for troll, the offensive "
-            "model the troll score builds on)."
+            "model the troll score builds on; for triage, a triage model directory)."
         ),
     ] = None,
     config: ConfigOption = None,
@@ -224,12 +226,14 @@ def evaluate_command(
     from classifiers.troll import TrollScorer
 
     with user_errors():
-        if task not in (*TASK_LABELS, "troll", "spam"):
+        if task not in (*TASK_LABELS, "troll", "spam", "triage"):
             raise ValueError(
-                f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, not {task!r}"
+                f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, triage, not {task!r}"
             )
         settings = Runtime.open(config).settings
-        if task == "spam":  # rules only: --model does not apply
+        if task == "triage":
+            figures, version = evaluate_triage_file(settings, data, model)
+        elif task == "spam":  # rules only: --model does not apply
             figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
         elif task == "troll":
             offensive = load_classifier(model or settings.classifiers.offensive, "offensive")
@@ -242,6 +246,22 @@ def evaluate_command(
             version = classifier.model_version
     result = {"task": task, "data": str(data), "model_version": version, **figures}
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
+
+
+def evaluate_triage_file(
+    settings: Settings, data: Path, model: str | None
+) -> tuple[dict[str, Any], str]:
+    """Triage figures on a labelled file, with the signals computed as the pipeline does."""
+    from classifiers.evaluation import evaluate_triage, read_triage_cases
+    from classifiers.triage import BUNDLED_DIR, TriageModel
+    from monitor.scoring import Scorer
+
+    cases = read_triage_cases(data)
+    triage = TriageModel.load(Path(model) if model else BUNDLED_DIR)
+    signals = Scorer.from_settings(settings).triage_signals(
+        [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
+    )
+    return evaluate_triage(cases, triage.triage(signals)), triage.model_version
 
 
 TABLE_LIMIT = 50

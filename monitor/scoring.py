@@ -1,4 +1,5 @@
-"""Running the configured classifiers over posts: sentiment, offensive language, troll."""
+"""Running the configured classifiers over posts: sentiment, offensive language, troll, and
+the signals triage reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Protocol
 
 from classifiers.base import Prediction, TextClassifier
 from classifiers.registry import load_classifier
+from classifiers.triage import TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, TrollScorer
 from monitor.settings import Settings
 
@@ -82,3 +84,22 @@ class Scorer:
     ) -> list[TrollResult]:
         offensive = [j.offensive.scores["offensive"] for j in judgements]
         return self.troll_scorer.score(texts, authors, histories, offensive_probs=offensive)
+
+    def triage_signals(
+        self,
+        texts: Sequence[str],
+        authors: Sequence[AuthorSignals],
+        histories: Sequence[HistorySignals],
+    ) -> list[TriageSignals]:
+        """What `TriageModel.triage` reads about posts: the configured models' judgements, the
+        troll score and the spam rule (the same inputs for `rufwacht eval` and the pipeline)."""
+        judgements = self.judge(texts)
+        trolls = self.troll(texts, authors, histories, judgements)
+        return gather_signals(
+            texts,
+            authors,
+            histories,
+            [j.sentiment for j in judgements],
+            [j.offensive for j in judgements],
+            trolls,
+        )
