@@ -63,6 +63,14 @@ TEAM_NAMES = {
     "safety": "Sicherheit vor Ort",
     "product": "Produkt/Technik",
 }
+ACTION_NAMES = {
+    "reply": "Öffentlich antworten",
+    "reply_private": "Privat antworten",
+    "escalate": "Eskalieren",
+    "ignore_troll": "Nicht antworten (Troll)",
+    "monitor": "Beobachten",
+    "none": "Keine",
+}
 CATEGORY_NAMES = {
     "complaint": "Beschwerde",
     "question": "Frage",

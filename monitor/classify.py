@@ -16,7 +16,7 @@ from typing import Any
 from connectors.base import Post, describe
 from connectors.replay import post_from_record
 from monitor.history import AuthorHistory
-from monitor.judging import Judge, Judgement, Subject
+from monitor.judging import Judge, Judgement, Subject, triage_data
 from monitor.scoring import author_signals
 
 
@@ -65,6 +65,7 @@ def _result(record: dict[str, Any], judged: Judgement) -> dict[str, Any]:
         },
         "spam": {"is_spam": bool(judged.spam), "reasons": judged.spam},
         "matches": asdict(judged.match),  # brands, keywords, spans
+        **triage_data(judged),  # category, action, guideline
         "flagged": judged.verdict.flagged,
         "priority": judged.verdict.priority,
         "model_version": f"{sentiment.model_version}+{troll.model_version}",

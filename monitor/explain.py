@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES, TEAM_NAMES
+from monitor.guidance.playbooks import playbook_for
 from monitor.queue.states import QueueStatus
 from monitor.storage.models import PostRecord, VerdictRecord
 
@@ -68,6 +70,9 @@ def _verdict_data(verdict: VerdictRecord) -> dict[str, Any]:
         "scores": verdict.scores,
         "spam": verdict.spam,
         "models": verdict.models,
+        "category": verdict.category,
+        "action": verdict.action,
+        "guideline": verdict.guideline,
         "judged_at": verdict.judged_at.isoformat(),
     }
 
@@ -83,7 +88,8 @@ def explain(post: PostRecord) -> list[str]:
     lines = [_queue_state(post)]
     if post.verdict is None:
         return [*lines, NO_VERDICT]
-    return [*lines, *_why(post.verdict, post.text), _versions(post.verdict)]
+    verdict = post.verdict
+    return [*lines, *_why(verdict, post.text), *_triage(verdict), _versions(verdict)]
 
 
 def _queue_state(post: PostRecord) -> str:
@@ -152,12 +158,34 @@ def _outcome(verdict: VerdictRecord) -> str:
     if verdict.flagged:
         reasons = "; ".join(verdict.reasons)
         return f"Ergebnis: eingereiht mit Priorität {verdict.priority} ({reasons})."
-    if verdict.spam.get("is_spam"):
+    category = (verdict.category or {}).get("label")
+    if verdict.spam.get("is_spam") or category == "spam":
         return "Ergebnis: nicht eingereiht, weil der Beitrag als Werbung oder Phishing gilt."
-    return (
-        "Ergebnis: nicht eingereiht, weil er weder negativ genug noch Troll-verdächtig ist "
-        "noch droht."
-    )
+    why = "weder negativ genug noch Troll-verdächtig ist noch droht"
+    if category:
+        why += f" und die Triage ihn als {CATEGORY_NAMES[category]} einordnet"
+    return f"Ergebnis: nicht eingereiht, weil er {why}."
+
+
+def _triage(verdict: VerdictRecord) -> list[str]:
+    """The stored category, action and playbook; one line saying so for older verdicts."""
+    category, action = verdict.category, verdict.action
+    if category is None or action is None:
+        return ["Keine Kategorie gespeichert (bewertet, bevor Rufwacht Beiträge einordnete)."]
+    lines = [
+        f"Kategorie: {CATEGORY_NAMES[category['label']]} ({category['confidence']:.0%} sicher)"
+        + _because(category["reasons"]),
+        f"Aktion: {ACTION_NAMES[action['label']]}"
+        + (f" an {TEAM_NAMES[action['escalate_to']]}" if action.get("escalate_to") else "")
+        + _because(action["reasons"]),
+    ]
+    if verdict.guideline:
+        lines.append(f"Leitfaden: {playbook_for(verdict.guideline).title} ({verdict.guideline}).")
+    return lines
+
+
+def _because(reasons: list[str]) -> str:
+    return (": " + "; ".join(reasons) + ".") if reasons else "."
 
 
 def _versions(verdict: VerdictRecord) -> str:

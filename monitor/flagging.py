@@ -1,7 +1,12 @@
 """Deciding whether a scored post needs the team, and how urgently.
 
-The models decide negativity; matched keywords only raise priority (a post saying "Ich hasse
-Montage, aber der Techniker hat alles repariert" carries a keyword and is praise).
+The triage category decides what enters the queue: complaints, trolls, threats and crises do,
+spam never does (unless it threatens), a question only with negativity or when
+`queue_questions` says so. Negativity and the troll score keep their old say as a safety net:
+on the demo feed the triage calls ten ironic or plain complaints praise or irrelevant ("Großartig,
+Paket zum dritten Mal nicht zugestellt 👏"), so a brand post the sentiment model reads as
+negative is still queued whatever its category, with a reason asking the team to check for
+irony. Matched keywords only raise priority.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from classifiers.base import Prediction
+from classifiers.triage import CATEGORY_NAMES
 from classifiers.troll import TrollResult
 from monitor.matching import MatchResult
 from monitor.settings import FlaggingSettings
@@ -17,6 +23,14 @@ from monitor.settings import FlaggingSettings
 THREAT_BONUS = 30
 KEYWORD_BONUS, MAX_KEYWORD_BONUS = 5, 10
 MAX_REACH_BONUS = 10
+ESCALATED_FLOOR = 50 + MAX_KEYWORD_BONUS + MAX_REACH_BONUS + 1
+"""Threats and crises start one point above the most urgent complaint possible: they sort first."""
+
+TEAM_CATEGORIES = frozenset({"complaint", "troll", "threat", "crisis"})
+"""Categories that always need the team."""
+ESCALATED = frozenset({"threat", "crisis"})
+DOUBTED = frozenset({"praise", "irrelevant"})
+"""Categories the sentiment model can overrule: the triage misreads irony as praise."""
 
 
 @dataclass(frozen=True)
@@ -35,25 +49,40 @@ def decide(
     spam: list[str],
     followers: int | None,
     settings: FlaggingSettings,
+    category: str,
 ) -> Verdict:
-    """`spam`: `classifiers.spam.spam_reasons` of the post; spam is queued only if it threatens."""
+    """`spam`: `classifiers.spam.spam_reasons` of the post; `category`: its triage category.
+    Spam (by rule or category) is queued only if it threatens."""
     negative = sentiment.scores.get("negative", 0.0)
     is_negative = negative >= settings.negative_threshold
     is_troll = troll.score >= settings.troll_threshold
+    threatens = troll.threat or category == "threat"
     reasons = _reasons(match, negative, is_negative, troll, is_troll, followers)
-    needs_team = (is_negative or is_troll) and not spam
-    flagged = bool(match.brands) and (needs_team or troll.threat)
+    if (is_negative or is_troll) and category in DOUBTED:
+        reasons.append(f"Triage: {CATEGORY_NAMES[category]}, Ton aber negativ – Ironie prüfen")
+    by_category = category in TEAM_CATEGORIES or (
+        category == "question" and settings.queue_questions
+    )
+    needs_team = (by_category or is_negative or is_troll) and not spam and category != "spam"
+    flagged = bool(match.brands) and (needs_team or threatens)
     brand = match.brands[0] if match.brands else None
-    return Verdict(flagged, brand, _priority(match, negative, troll, followers), reasons)
+    priority = _priority(match, negative, troll, followers, category in ESCALATED)
+    return Verdict(flagged, brand, priority, reasons)
 
 
 def _priority(
-    match: MatchResult, negative: float, troll: TrollResult, followers: int | None
+    match: MatchResult,
+    negative: float,
+    troll: TrollResult,
+    followers: int | None,
+    escalated: bool,
 ) -> int:
+    """0–100; a threat or crisis (`escalated`) gets at least `ESCALATED_FLOOR`."""
     urgency = 50 * max(negative, troll.score)
-    threat = THREAT_BONUS if troll.threat else 0
+    threat = THREAT_BONUS if troll.threat or escalated else 0
     keywords = min(KEYWORD_BONUS * len(match.keywords), MAX_KEYWORD_BONUS)
-    return min(100, round(urgency + threat + keywords + _reach_bonus(followers)))
+    score = round(urgency + threat + keywords + _reach_bonus(followers))
+    return min(100, max(score, ESCALATED_FLOOR) if escalated else score)
 
 
 def _reach_bonus(followers: int | None) -> float:

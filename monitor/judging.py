@@ -1,4 +1,4 @@
-"""Judging posts: match → score → history → troll → spam → decide, the one path.
+"""Judging posts: match → score → history → troll → spam → triage → decide, the one path.
 
 The pipeline (before it stores and queues) and `rufwacht classify` (which stores nothing) both
 call `Judge.judge`, so what classify prints and what the queue holds cannot disagree.
@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from classifiers.base import Prediction
-from classifiers.spam import SPAM_RULES_VERSION, spam_reasons
+from classifiers.spam import SPAM_RULES_VERSION
+from classifiers.triage import Triage, TriageModel, TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, TrollResult
-from monitor.flagging import Verdict, decide
+from monitor.guidance.playbooks import PLAYBOOKS, Category
+from monitor.flagging import DOUBTED, Verdict, decide
 from monitor.history import AuthorHistory, PastPost, is_hostile
 from monitor.matching import Matcher, MatchResult
 from monitor.scoring import Scorer, TextJudgement
@@ -41,22 +43,37 @@ class Judgement:
     troll: TrollResult
     spam: list[str]
     """`classifiers.spam.spam_reasons`; empty when the post is no spam."""
+    triage: Triage
     verdict: Verdict
+
+    @property
+    def guideline(self) -> str | None:
+        """The id of the playbook the team follows: the category's, except that a post queued
+        against a praise or irrelevant category (for its negative tone) is handled as a
+        complaint; None for unqueued irrelevant posts and spam."""
+        label = self.triage.category.label
+        if self.verdict.flagged and label in DOUBTED:
+            return Category.COMPLAINT.value
+        return label if label in PLAYBOOKS else None
 
 
 class Judge:
     """The matcher, models and thresholds one process judges with."""
 
-    def __init__(self, matcher: Matcher, scorer: Scorer, flagging: FlaggingSettings) -> None:
+    def __init__(
+        self, matcher: Matcher, scorer: Scorer, flagging: FlaggingSettings, triage: TriageModel
+    ) -> None:
         self.matcher = matcher
         self.scorer = scorer
         self.flagging = flagging
+        self.triage = triage
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Judge:
         """Compile the terms and load the models; raises ValueError or `ModelLoadError`."""
         matcher = Matcher(settings.brands, settings.keywords.negative)
-        return cls(matcher, Scorer.from_settings(settings), settings.flagging)
+        scorer = Scorer.from_settings(settings)
+        return cls(matcher, scorer, settings.flagging, TriageModel.load())
 
     @property
     def batch_size(self) -> int:
@@ -75,21 +92,36 @@ class Judge:
             history.add(key, _past(subject, match, reading))
         authors = [subject.author for subject in subjects]
         trolls = self.scorer.troll(texts, authors, histories, readings)
+        signals = gather_signals(
+            texts,
+            authors,
+            histories,
+            [reading.sentiment for reading in readings],
+            [reading.offensive for reading in readings],
+            trolls,
+        )
+        triages = self.triage.triage(signals)
         return [
-            self._conclude(subject, match, reading, troll)
-            for subject, match, reading, troll in zip(
-                subjects, matches, readings, trolls, strict=True
+            self._conclude(match, reading, signal, triage)
+            for match, reading, signal, triage in zip(
+                matches, readings, signals, triages, strict=True
             )
         ]
 
     def _conclude(
-        self, subject: Subject, match: MatchResult, reading: TextJudgement, troll: TrollResult
+        self, match: MatchResult, reading: TextJudgement, signals: TriageSignals, triage: Triage
     ) -> Judgement:
-        spam = spam_reasons(subject.text, subject.author)
+        spam, troll = list(signals.spam), signals.troll
         verdict = decide(
-            match, reading.sentiment, troll, spam, subject.author.followers, self.flagging
+            match,
+            reading.sentiment,
+            troll,
+            spam,
+            signals.author.followers,
+            self.flagging,
+            triage.category.label,
         )
-        return Judgement(match, reading.sentiment, reading.offensive, troll, spam, verdict)
+        return Judgement(match, reading.sentiment, reading.offensive, troll, spam, triage, verdict)
 
 
 def _past(subject: Subject, match: MatchResult, reading: TextJudgement) -> PastPost:
@@ -131,5 +163,25 @@ def trace(judgement: Judgement, flagging: FlaggingSettings) -> dict[str, Any]:
             "sentiment": judgement.sentiment.model_version,
             "offensive": judgement.offensive.model_version,
             "troll": troll.model_version,
+            "triage": judgement.triage.model_version,
         },
+        **triage_data(judgement),
+    }
+
+
+def triage_data(judgement: Judgement) -> dict[str, Any]:
+    """Category, action and playbook id as classify prints them and the verdict stores them."""
+    category, action = judgement.triage.category, judgement.triage.action
+    return {
+        "category": {
+            "label": category.label,
+            "confidence": category.confidence,
+            "reasons": category.reasons,
+        },
+        "action": {
+            "label": action.label,
+            "escalate_to": action.escalate_to,
+            "reasons": action.reasons,
+        },
+        "guideline": judgement.guideline,
     }

@@ -97,6 +97,7 @@ class FlaggingSettings(_Section):
     negative_threshold: float = Field(default=0.4, ge=0, le=1)
     troll_threshold: float = Field(default=0.6, ge=0, le=1)
     sla_hours: float = Field(default=24, gt=0)
+    queue_questions: bool = False
 
 
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.

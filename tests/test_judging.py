@@ -67,7 +67,7 @@ def test_an_authors_repeated_post_weighs_the_same_in_one_batch_or_many(judge: Ju
     pairs = Scorer(models.sentiment, models.offensive, models.troll_scorer, batch_size=2)
     cut = [
         out["troll"]["score"]
-        for out in classify_lines(lines, Judge(judge.matcher, pairs, judge.flagging))
+        for out in classify_lines(lines, Judge(judge.matcher, pairs, judge.flagging, judge.triage))
     ]
     assert cut == whole
     assert whole[-1] > whole[0]  # the repeats are what makes the last one a troll

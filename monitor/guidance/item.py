@@ -1,7 +1,8 @@
 """The guidance one queue item gets: its category, playbook, saved replies and checker context.
 
-Until the triage stores a category per item, the stored troll judgement decides: a threat or
-a troll is one, anything else is taken for a complaint, and `category_assumed` says so.
+The category is the playbook id the stored verdict names (`guideline`, set by the triage when
+the post was judged). An item judged before the triage has none and is taken for a complaint;
+`category_assumed` says so.
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ from monitor.guidance.tone import Tone
 from monitor.settings import BrandSettings
 from monitor.storage.models import QueueItem, SavedReply
 
-_TROLL_LABELS = {"threat": Category.THREAT, "troll": Category.TROLL}
-
-
 @dataclass(frozen=True)
 class ItemGuidance:
     category: Category
     category_assumed: bool
-    """True when no judgement said what the post is and it is treated as a complaint."""
+    """True when no stored verdict names a playbook and the item is treated as a complaint."""
     playbook: Playbook
     replies: list[SavedReply]
     """The saved replies for the item's brand (or all brands) in its category and tone."""
@@ -34,10 +32,10 @@ class ItemGuidance:
 
 def category_of(item: QueueItem) -> tuple[Category, bool]:
     """The item's category and whether it is assumed (see the module docstring)."""
-    for score in item.post.scores:
-        if score.task == "troll" and score.label in _TROLL_LABELS:
-            return _TROLL_LABELS[score.label], False
-    return Category.COMPLAINT, True
+    verdict = item.post.verdict
+    if verdict is None or verdict.guideline is None:
+        return Category.COMPLAINT, True
+    return Category(verdict.guideline), False
 
 
 def brand_tone(brand: str, brands: list[BrandSettings]) -> Tone:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.storage.models import QueueItem
+from monitor.storage.models import QueueItem, VerdictRecord
 
 
 def item_summary(item: QueueItem) -> dict[str, object]:
@@ -21,7 +21,21 @@ def item_summary(item: QueueItem) -> dict[str, object]:
         "sentiment": sentiment.label if sentiment else None,
         "troll_score": round(troll.score, 4) if troll else None,
         "reasons": item.reasons,
+        **triage_summary(item.post.verdict),
         "url": item.post.url,
         "created_at": item.post.created_at.isoformat(),
         "due_at": item.due_at.isoformat(),
+    }
+
+
+def triage_summary(verdict: VerdictRecord | None) -> dict[str, str | None]:
+    """Category, action, escalation team and playbook id of the stored verdict; all None for
+    a post judged before the triage."""
+    category = (verdict.category if verdict else None) or {}
+    action = (verdict.action if verdict else None) or {}
+    return {
+        "category": category.get("label"),
+        "action": action.get("label"),
+        "escalate_to": action.get("escalate_to"),
+        "guideline": verdict.guideline if verdict else None,
     }

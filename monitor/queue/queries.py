@@ -28,10 +28,12 @@ def list_items(
     offset: int = 0,
     brand: str | None = None,
 ) -> list[QueueItem]:
-    """Queue items with their posts and scores: highest priority, then earliest due first."""
+    """Queue items with their posts, scores and verdicts: highest priority, then earliest due
+    first."""
+    post = joinedload(QueueItem.post)
     query = (
         select(QueueItem)
-        .options(joinedload(QueueItem.post).selectinload(PostRecord.scores))
+        .options(post.selectinload(PostRecord.scores), post.selectinload(PostRecord.verdict))
         .order_by(QueueItem.priority.desc(), QueueItem.due_at, QueueItem.id)
         .limit(limit)
         .offset(offset)

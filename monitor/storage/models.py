@@ -186,6 +186,12 @@ class VerdictRecord(Base):
     """is_spam, reasons and the rule's version."""
     models: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """model_version per task."""
+    category: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The triage category: label, confidence, reasons; None for posts judged before triage."""
+    action: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The triage action: label, escalate_to, reasons."""
+    guideline: Mapped[str | None] = mapped_column(String(32))
+    """The playbook id (`monitor.guidance.playbooks`); None for irrelevant posts and spam."""
     judged_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     post: Mapped[PostRecord] = relationship(back_populates="verdict")
