@@ -16,8 +16,8 @@ from classifiers.base import Prediction
 from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.triage import Triage, TriageModel, TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, TrollResult
-from monitor.guidance.playbooks import PLAYBOOKS, Category
 from monitor.flagging import DOUBTED, Verdict, decide
+from monitor.guidance.playbooks import PLAYBOOKS, Category
 from monitor.history import AuthorHistory, PastPost, is_hostile
 from monitor.matching import Matcher, MatchResult
 from monitor.scoring import Scorer, TextJudgement

@@ -1,4 +1,5 @@
-"""Queue priority as the team sees it: threats first, then negativity, keywords and reach."""
+"""What the queue takes and in which order: the triage category decides, negativity is the
+safety net; threats and crises first, then negativity, keywords and reach."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from classifiers.base import Prediction
 from classifiers.troll import TrollResult
-from monitor.flagging import Verdict, decide
+from monitor.flagging import ESCALATED_FLOOR, Verdict, decide
 from monitor.matching import MatchResult
 from monitor.queue import enqueue, list_items
 from monitor.settings import FlaggingSettings
@@ -26,6 +27,8 @@ def judge(
     keywords: tuple[str, ...] = (),
     followers: int | None = None,
     spam: tuple[str, ...] = (),
+    category: str = "complaint",
+    settings: FlaggingSettings = SETTINGS,
 ) -> Verdict:
     """The verdict on a post mentioning Deutsche Bahn with these model and match results."""
     rest = (1 - negative) / 2
@@ -42,16 +45,55 @@ def judge(
         model_version="test",
     )
     match = MatchResult(brands=["Deutsche Bahn"], keywords=list(keywords))
-    return decide(match, sentiment, troll_result, list(spam), followers, SETTINGS)
+    return decide(match, sentiment, troll_result, list(spam), followers, settings, category)
 
 
 def test_a_calm_threat_outranks_an_angry_complaint_and_is_always_queued() -> None:
-    threat = judge(negative=0.2, troll=0.3, threat=True)
+    threat = judge(negative=0.2, troll=0.3, threat=True, category="threat")
     complaint = judge(negative=0.8)
 
     assert threat.flagged and complaint.flagged
-    assert threat.priority == 15 + 30 > complaint.priority == 40
+    assert threat.priority == ESCALATED_FLOOR > complaint.priority == 40
     assert threat.reasons[0] == "Drohung oder Erpressung"
+
+
+def test_threats_and_crises_sort_above_the_most_urgent_complaint_possible() -> None:
+    worst = {"keywords": ("a", "b"), "followers": 10**9}
+    complaint = judge(negative=1.0, troll=1.0, **worst)  # type: ignore[arg-type]
+    crisis = judge(negative=0.1, category="crisis")
+    threat = judge(category="threat")
+
+    assert complaint.priority == ESCALATED_FLOOR - 1 == 70
+    assert crisis.flagged and threat.flagged
+    assert crisis.priority == threat.priority == ESCALATED_FLOOR
+    assert judge(negative=0.9, category="crisis").priority == 45 + 30
+
+
+@pytest.mark.parametrize("category", ["complaint", "troll", "threat", "crisis"])
+def test_team_categories_are_queued_without_negativity(category: str) -> None:
+    assert judge(negative=0.1, category=category).flagged
+
+
+@pytest.mark.parametrize("category", ["praise", "irrelevant", "spam", "question"])
+def test_calm_praise_irrelevant_posts_spam_and_questions_are_not_queued(category: str) -> None:
+    assert not judge(negative=0.1, category=category).flagged
+
+
+def test_a_negative_question_is_queued_and_every_question_with_the_switch() -> None:
+    asking = FlaggingSettings(queue_questions=True)
+
+    assert judge(negative=0.6, category="question").flagged
+    assert judge(negative=0.1, category="question", settings=asking).flagged
+
+
+def test_negative_praise_is_queued_for_a_look_at_irony_and_spam_never() -> None:
+    """The triage reads "Großartig, Paket zum dritten Mal nicht zugestellt 👏" as praise."""
+    ironic = judge(negative=0.8, category="praise")
+
+    assert ironic.flagged
+    assert ironic.reasons[-1] == "Triage: Lob, Ton aber negativ – Ironie prüfen"
+    assert not judge(negative=0.9, category="spam").flagged
+    assert judge(negative=0.9, category="spam", threat=True).flagged
 
 
 def test_threatening_spam_is_queued_and_other_spam_is_not() -> None:
@@ -64,7 +106,8 @@ def test_threatening_spam_is_queued_and_other_spam_is_not() -> None:
 def test_the_higher_of_negativity_and_troll_score_sets_the_urgency() -> None:
     assert judge(negative=0.5, troll=0.9).priority == 45
     assert judge(negative=0.9, troll=0.5).priority == 45
-    assert not judge(negative=0.3, troll=0.5).flagged  # below both thresholds
+    # below both thresholds, and a question: nothing for the team
+    assert not judge(negative=0.3, troll=0.5, category="question").flagged
 
 
 def test_each_matched_keyword_adds_5_up_to_two_keywords() -> None:
@@ -91,7 +134,14 @@ def test_large_accounts_are_named_in_the_reasons() -> None:
 
 
 def test_the_most_urgent_post_possible_scores_exactly_100() -> None:
-    worst = judge(negative=1.0, troll=1.0, threat=True, keywords=("a", "b", "c"), followers=10**9)
+    worst = judge(
+        negative=1.0,
+        troll=1.0,
+        threat=True,
+        keywords=("a", "b", "c"),
+        followers=10**9,
+        category="threat",
+    )
 
     assert worst.priority == 100
 
@@ -99,7 +149,7 @@ def test_the_most_urgent_post_possible_scores_exactly_100() -> None:
 def test_the_queue_lists_items_by_priority_whenever_they_were_posted(db: Database) -> None:
     verdicts = {
         "complaint": judge(negative=0.7),
-        "threat": judge(negative=0.2, troll=0.3, threat=True),
+        "threat": judge(negative=0.2, troll=0.3, threat=True, category="threat"),
         "milder-complaint-with-keyword-and-reach": judge(
             negative=0.5, keywords=("unzumutbar",), followers=100_000
         ),
@@ -116,7 +166,7 @@ def test_the_queue_lists_items_by_priority_whenever_they_were_posted(db: Databas
         listed = [(item.post.platform_id, item.priority) for item in list_items(session)]
 
     assert listed == [
-        ("threat", 45),
+        ("threat", ESCALATED_FLOOR),
         ("milder-complaint-with-keyword-and-reach", 25 + 5 + 8),
         ("complaint", 35),
     ]

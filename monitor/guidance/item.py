@@ -19,6 +19,7 @@ from monitor.guidance.tone import Tone
 from monitor.settings import BrandSettings
 from monitor.storage.models import QueueItem, SavedReply
 
+
 @dataclass(frozen=True)
 class ItemGuidance:
     category: Category
