@@ -59,8 +59,18 @@ def test_classify_adds_judgements_and_passes_other_fields_through(config_file: P
     assert complaint["troll"]["is_troll"] is False
     assert isinstance(complaint["troll"]["reasons"], list)
     assert complaint["model_version"]
+    assert set(complaint["category"]) == {"label", "confidence", "reasons"}
+    assert set(complaint["action"]) == {"label", "escalate_to", "reasons"}
+    assert complaint["category"]["label"] == complaint["guideline"] == "complaint"
+    assert complaint["category"]["reasons"] and complaint["action"]["reasons"]
     assert praise["sentiment"]["label"] == "positive"
     assert praise["flagged"] is False
+    assert praise["category"]["label"] == praise["guideline"] == "praise"
+    assert praise["action"] == {
+        "label": "none",
+        "escalate_to": None,
+        "reasons": ["Lob: kein Handlungsbedarf"],
+    }
 
 
 def test_bad_lines_get_error_lines_and_the_rest_is_classified(config_file: Path) -> None:

@@ -1,4 +1,5 @@
-"""`rufwacht demo` queues the complaints, trolls and threats of the German demo feed."""
+"""`rufwacht demo` queues the complaints, trolls, threats and crises of the German demo feed,
+each with its category, action, playbook and saved replies."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typer.testing import CliRunner
 from connectors.replay import demo_feed_dir
 from monitor.cli import app
 from monitor.demo import DEMO_SOURCE, remove_demo_data
-from monitor.settings import example_config
+from monitor.guidance.item import item_guidance
+from monitor.queue import list_items
+from monitor.settings import example_config, load_settings
 from monitor.storage.database import Database
 from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, SourceState
 from tests.conftest import NGRAM_CLASSIFIERS, write_toml
@@ -32,12 +35,16 @@ def run_demo(config_file: Path, *args: str) -> str:
     return result.output
 
 
-def queued_ids(config_file: Path) -> set[str]:
+def queued_items(config_file: Path) -> list[dict]:
     result = runner.invoke(
         app, ["queue", "list", "--json", "--limit", "10000", "--config", str(config_file)]
     )
     assert result.exit_code == 0, result.output
-    return {json.loads(line)["platform_id"] for line in result.stdout.splitlines()}
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def queued_ids(config_file: Path) -> set[str]:
+    return {item["platform_id"] for item in queued_items(config_file)}
 
 
 def of_kind(kinds: dict[str, str], kind: str) -> set[str]:
@@ -51,6 +58,44 @@ def test_demo_queues_trolls_and_threats_and_no_irrelevant_use(config_file: Path)
     assert of_kind(kinds, "threat") <= queued
     assert not of_kind(kinds, "irrelevant") & queued
     assert not of_kind(kinds, "spam") & queued
+
+
+def test_the_demo_queue_holds_what_needs_the_team_each_with_its_guidance(
+    config_file: Path,
+) -> None:
+    run_demo(config_file)
+    assert runner.invoke(app, ["replies", "seed", "--config", str(config_file)]).exit_code == 0
+    items, kinds = queued_items(config_file), demo_kinds()
+    queued = {item["platform_id"] for item in items}
+    for kind in ("complaint", "troll", "threat", "crisis"):
+        assert of_kind(kinds, kind) <= queued, kind
+    for kind in ("irrelevant", "spam"):
+        assert not of_kind(kinds, kind) & queued, kind
+    for item in items:
+        assert item["category"] and item["action"] and item["guideline"], item
+        assert (item["action"] == "escalate") == (item["escalate_to"] is not None), item
+    escalated = [item["category"] in ("threat", "crisis") for item in items]
+    assert escalated == sorted(escalated, reverse=True), "threats and crises come first"
+
+    settings = load_settings(config_file)
+    db = Database(settings.storage.url)
+    with db.transaction() as session:
+        for item in list_items(session):
+            guidance = item_guidance(session, item, settings.brands)
+            assert not guidance.category_assumed
+            assert guidance.playbook.category == item.post.verdict.guideline
+            assert guidance.replies, f"no saved reply for {guidance.category} ({item.brand})"
+    db.dispose()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="4 praise posts read negative to e5-sentiment (P(negative) 0.41-0.94) stay queued "
+    "as possible irony: the triage calls 9 complaints praise too, 2 of them as surely as these",
+)
+def test_the_demo_queue_holds_no_praise(config_file: Path) -> None:
+    run_demo(config_file)
+    assert not of_kind(demo_kinds(), "praise") & queued_ids(config_file)
 
 
 def test_demo_twice_stores_nothing_twice(config_file: Path) -> None:

@@ -10,6 +10,7 @@ from connectors.replay import ReplayConnector, demo_feed_dir
 from monitor.classify import classify_lines
 from monitor.judging import Judge
 from monitor.pipeline import Pipeline
+from monitor.queue import item_summary
 from monitor.scoring import Scorer
 from monitor.settings import default_settings
 from monitor.storage.database import Database
@@ -28,8 +29,17 @@ def demo_lines() -> list[str]:
 
 
 def test_classify_and_the_queue_agree_on_every_demo_post(judge: Judge, tmp_path: Path) -> None:
+    """Flag, priority, troll score, category, action and playbook, per post, both ways."""
     classified = {
-        out["id"]: (out["flagged"], out["priority"], out["troll"]["score"])
+        out["id"]: (
+            out["flagged"],
+            out["priority"],
+            out["troll"]["score"],
+            out["category"]["label"],
+            out["action"]["label"],
+            out["action"]["escalate_to"],
+            out["guideline"],
+        )
         for out in classify_lines(demo_lines(), judge)
     }
     db = Database(sqlite_url(tmp_path))
@@ -42,16 +52,27 @@ def test_classify_and_the_queue_agree_on_every_demo_post(judge: Judge, tmp_path:
                 post.verdict.flagged,
                 post.verdict.priority,
                 post.verdict.scores["troll"],
+                post.verdict.category["label"],
+                post.verdict.action["label"],
+                post.verdict.action["escalate_to"],
+                post.verdict.guideline,
             )
             for post in posts
-            if post.verdict is not None
+            if post.verdict is not None and post.verdict.category and post.verdict.action
         }
-        queued = {post.platform_id for post in posts if post.queue_item is not None}
+        items = {
+            post.platform_id: item_summary(post.queue_item)
+            for post in posts
+            if post.queue_item is not None
+        }
     db.dispose()
     assert report.stored == len(classified) == len(stored)
     assert stored == classified
-    assert queued == {pid for pid, (flagged, *_) in classified.items() if flagged}
-    assert 0 < len(queued) < len(classified)
+    assert set(items) == {pid for pid, (flagged, *_) in classified.items() if flagged}
+    for pid, item in items.items():
+        triage = (item["category"], item["action"], item["escalate_to"], item["guideline"])
+        assert triage == classified[pid][3:], pid
+    assert 0 < len(items) < len(classified)
 
 
 def test_an_authors_repeated_post_weighs_the_same_in_one_batch_or_many(judge: Judge) -> None:
