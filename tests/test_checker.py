@@ -18,7 +18,7 @@ from monitor.guidance.replies import seed_shipped_replies
 from monitor.guidance.shipped_replies import SHIPPED_REPLIES
 from monitor.guidance.tone import Tone
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QueueItem, Score
+from monitor.storage.models import PostRecord, QueueItem, VerdictRecord
 from tests.conftest import write_config
 
 runner = CliRunner()
@@ -188,9 +188,9 @@ def test_a_finding_can_only_name_a_playbook_rule() -> None:
 # --- rufwacht check-reply ----------------------------------------------------------------------
 
 
-def queue_item(db: Database, text: str, brand: str = "DHL", troll_label: str | None = None) -> int:
-    """A queued post (with a stored troll judgement, if given) in a database with the shipped
-    saved replies."""
+def queue_item(db: Database, text: str, brand: str = "DHL", category: str | None = None) -> int:
+    """A queued post (with a stored verdict naming its triage category, if given) in a
+    database with the shipped saved replies."""
     now = datetime.now(UTC)
     with db.transaction() as session:
         seed_shipped_replies(session)
@@ -201,9 +201,14 @@ def queue_item(db: Database, text: str, brand: str = "DHL", troll_label: str | N
             text=text,
             created_at=now - timedelta(hours=1),
         )
-        if troll_label:
-            post.scores.append(
-                Score(task="troll", label=troll_label, score=0.9, model_version="test")
+        if category:
+            post.verdict = VerdictRecord(
+                flagged=True,
+                priority=80,
+                brand=brand,
+                category={"label": category, "confidence": 0.9, "reasons": []},
+                action={"label": "escalate", "escalate_to": "legal", "reasons": []},
+                guideline=category,
             )
         item = QueueItem(
             post=post, brand=brand, priority=80, reasons=[], due_at=now + timedelta(hours=23)
@@ -231,7 +236,7 @@ def check(config: Path, item: int, draft: str, *extra: str) -> object:
 def test_check_reply_blocks_a_concession_to_a_stored_threat(
     checked_config: Path, db: Database
 ) -> None:
-    item = queue_item(db, BLACKMAIL_POST, troll_label="threat")
+    item = queue_item(db, BLACKMAIL_POST, category="threat")
     result = check(checked_config, item, CONCESSION, "--json")
     assert result.exit_code == 1, result.output
     findings = json.loads(result.stdout)["findings"]

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from classifiers.spam import SPAM_RULES_VERSION
+from classifiers.triage import CATEGORY_NAMES, TEAM_NAMES
 from monitor.cli import app
+from monitor.guidance.playbooks import playbook_for
 from monitor.queue import mark_deleted
 from monitor.settings import example_config
 from monitor.storage.database import Database
@@ -56,6 +58,10 @@ def test_a_queued_post_names_its_reasons_thresholds_and_models(demo_config: Path
     assert f"Ergebnis: eingereiht mit Priorität {item['priority']}" in text
     assert "bei Schwelle 40%" in text and "bei Schwelle 60%" in text
     assert "ngram-sentiment-1.0" in text and f"Spam-Regel {SPAM_RULES_VERSION}" in text
+    assert item["category"] in ("threat", "crisis")  # they sort first
+    assert f"Kategorie: {CATEGORY_NAMES[item['category']]} (" in text
+    assert f"Aktion: Eskalieren an {TEAM_NAMES[item['escalate_to']]}" in text
+    assert f"Leitfaden: {playbook_for(item['guideline']).title} ({item['guideline']})." in text
 
     stored = explain_json(demo_config, ref)
     verdict = stored["verdict"]
@@ -67,6 +73,12 @@ def test_a_queued_post_names_its_reasons_thresholds_and_models(demo_config: Path
     assert verdict["models"]["sentiment"] == "ngram-sentiment-1.0"
     assert verdict["models"]["troll"].endswith("ngram-offensive-1.0")
     assert verdict["spam"] == {"is_spam": False, "reasons": [], "rule_version": SPAM_RULES_VERSION}
+    assert verdict["models"]["triage"].startswith("triage-")
+    assert verdict["category"]["label"] == item["category"]
+    assert verdict["category"]["reasons"] and 0 < verdict["category"]["confidence"] <= 1
+    assert verdict["action"]["label"] == item["action"] == "escalate"
+    assert verdict["action"]["escalate_to"] == item["escalate_to"]
+    assert verdict["guideline"] == item["guideline"]
 
 
 def test_unqueued_posts_say_why_not(demo_config: Path) -> None:
@@ -76,6 +88,9 @@ def test_unqueued_posts_say_why_not(demo_config: Path) -> None:
     assert "Erkannte Marke: Telekom („Telekom“, „MagentaTV“" in spam
     assert f"Werbung oder Phishing (Regel {SPAM_RULES_VERSION}): Verkaufsangebot" in spam
     assert "nicht eingereiht, weil der Beitrag als Werbung oder Phishing gilt" in spam
+    assert "Kategorie: Spam (" in spam
+    assert "Aktion: Keine: Spam: nicht antworten, nicht verbreiten." in spam
+    assert "Leitfaden" not in spam
     stored = explain_json(demo_config, f"twitter:{SPAM}")
     assert stored["queue_item"] is None
     assert stored["verdict"]["flagged"] is False
