@@ -141,3 +141,20 @@ def test_an_unknown_or_malformed_post_is_one_clear_error(
     result = cli(demo_config, "explain", ref)
     assert result.exit_code == 2
     assert problem in " ".join(result.output.split())
+
+
+def test_a_verdict_from_before_the_triage_says_it_has_no_category(
+    demo_config: Path, db_url: str
+) -> None:
+    item = most_urgent(demo_config)
+    db = Database(db_url)
+    with db.transaction() as session:
+        post = session.scalars(
+            select(PostRecord).where(PostRecord.platform_id == item["platform_id"])
+        ).one()
+        assert post.verdict is not None
+        post.verdict.category = post.verdict.action = post.verdict.guideline = None
+    db.dispose()
+    text = " ".join(cli(demo_config, "explain", f"twitter:{item['platform_id']}").stdout.split())
+    assert "Keine Kategorie gespeichert" in text and "Leitfaden" not in text
+    assert most_urgent(demo_config)["category"] is None
