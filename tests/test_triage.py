@@ -34,9 +34,9 @@ FLOORS = {
     "threat_recall": 0.90,
 }
 MISSED = {
-    "category_macro_f1": "measured 0.8213 on the check set (triage-1.1), floor 0.85",
-    "troll_f1": "measured 0.8421 on the check set (triage-1.1), floor 0.85",
-    "threat_recall": "measured 0.80 (16 of 20) on the check set (triage-1.1), floor 0.90",
+    "category_macro_f1": "measured 0.8163 on the check set (triage-1.0), floor 0.85",
+    "action_accuracy": "measured 0.7882 on the check set (triage-1.0), floor 0.80",
+    "threat_recall": "measured 0.80 (16 of 20) on the check set (triage-1.0), floor 0.90",
 }
 
 

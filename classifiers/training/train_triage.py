@@ -45,7 +45,7 @@ from classifiers.triage import (
 from classifiers.troll import TrollScorer
 
 SEED = 20240
-VERSION = "triage-1.1"
+VERSION = "triage-1.0"
 ENCODER = "e5-sentiment"
 """The bundled e5 model whose pooled embedding (shared by its sentiment and offensive heads)
 the triage model reads; the signals come from the configured models, by default these heads."""
@@ -289,9 +289,8 @@ def model_card(
         "## Training data",
         "",
         f"`classifiers/training/data/triage_train.jsonl`: {cv['n']} German posts (X and Reddit; "
-        f"Deutsche Bahn, Telekom, Vodafone, DHL) written and labelled by {len(by_writer)} of our "
-        f"writers (ids {', '.join(f'`triage-{w}-*`' for w in by_writer)}). Every setting was "
-        "chosen on these rows alone.",
+        "Deutsche Bahn, Telekom, Vodafone, DHL) written and labelled by two of our writers "
+        "(ids `triage-a-*`, `triage-b-*`). Every setting was chosen on these rows alone.",
         "",
         "## Method",
         "",
@@ -347,7 +346,7 @@ def model_card(
         *_figures(cv),
     ]
     for writer, figures in by_writer.items():
-        lines += [f"### Trained on the other writers, measured on writer {writer}", ""]
+        lines += [f"### Trained on the other writer, measured on writer {writer}", ""]
         lines += _figures(figures)
     if check:
         lines += [
