@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from monitor.pipeline import Pipeline
-    from monitor.settings import Settings
     from monitor.sources import SourcePlan
     from monitor.storage.database import Database
 
@@ -224,6 +223,7 @@ def evaluate_command(
     from classifiers.registry import load_classifier
     from classifiers.spam import SPAM_RULES_VERSION
     from classifiers.troll import TrollScorer
+    from monitor.scoring import Scorer
 
     with user_errors():
         if task not in (*TASK_LABELS, "troll", "spam", "triage"):
@@ -232,7 +232,7 @@ def evaluate_command(
             )
         settings = Runtime.open(config).settings
         if task == "triage":
-            figures, version = evaluate_triage_file(settings, data, model)
+            figures, version = Scorer.from_settings(settings).evaluate_triage(data, model)
         elif task == "spam":  # rules only: --model does not apply
             figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
         elif task == "troll":
@@ -246,22 +246,6 @@ def evaluate_command(
             version = classifier.model_version
     result = {"task": task, "data": str(data), "model_version": version, **figures}
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
-
-
-def evaluate_triage_file(
-    settings: Settings, data: Path, model: str | None
-) -> tuple[dict[str, Any], str]:
-    """Triage figures on a labelled file, with the signals computed as the pipeline does."""
-    from classifiers.evaluation import evaluate_triage, read_triage_cases
-    from classifiers.triage import BUNDLED_DIR, TriageModel
-    from monitor.scoring import Scorer
-
-    cases = read_triage_cases(data)
-    triage = TriageModel.load(Path(model) if model else BUNDLED_DIR)
-    signals = Scorer.from_settings(settings).triage_signals(
-        [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
-    )
-    return evaluate_triage(cases, triage.triage(signals)), triage.model_version
 
 
 TABLE_LIMIT = 50

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from classifiers.base import Prediction, TextClassifier
 from classifiers.registry import load_classifier
-from classifiers.triage import TriageSignals, gather_signals
+from classifiers.triage import BUNDLED_DIR, TriageModel, TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, TrollScorer
 from monitor.settings import Settings
 
@@ -103,3 +104,15 @@ class Scorer:
             [j.offensive for j in judgements],
             trolls,
         )
+
+    def evaluate_triage(self, data: Path, model: str | None) -> tuple[dict[str, Any], str]:
+        """Triage figures on a labelled file (with `model`, a triage bundle directory), the
+        signals computed as the pipeline computes them; returns figures and model_version."""
+        from classifiers.evaluation import evaluate_triage, read_triage_cases  # sklearn: eval only
+
+        cases = read_triage_cases(data)
+        triage = TriageModel.load(Path(model) if model else BUNDLED_DIR)
+        signals = self.triage_signals(
+            [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
+        )
+        return evaluate_triage(cases, triage.triage(signals)), triage.model_version
