@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -577,3 +578,55 @@ def check_reply_command(
             out.print("Keine Einwände. Vor dem Senden liest eine zweite Person gegen.")
     if blocks(findings):
         raise typer.Exit(1)
+
+
+# --- users: accounts for the web UI and the API ------------------------------------------------
+
+users_app = typer.Typer(help="Team accounts for the web UI and the API.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name (lower case).")],
+    role: Annotated[str, typer.Option(help="agent, approver, lead or admin.")],
+    password_env: Annotated[
+        str, typer.Option(help="Environment variable holding the password (never an argument).")
+    ],
+    brands: Annotated[
+        str | None, typer.Option(help="Comma-separated brands the user may see (default: all).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a user; the password is read from an environment variable, never the command line."""
+    from monitor.access.users import add_user
+
+    password = os.environ.get(password_env)
+    with database_session(config) as session:
+        if password is None:
+            raise ValueError(f"environment variable {password_env} is not set")
+        scope = brands.split(",") if brands is not None else None
+        user = add_user(session, name, role, password, scope)
+        shown = ", ".join(user.brands) if user.brands is not None else "alle Marken"
+        line = f"Added user {user.name} ({user.role.value}; {shown})."
+    out.print(escape(line), highlight=False)
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    revoke: Annotated[
+        bool, typer.Option(help="Revoke every token of the user instead of issuing one.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print a new API bearer token (shown once, stored hashed), or revoke the user's tokens."""
+    from monitor.access.users import find_user, issue_token, revoke_tokens
+
+    with database_session(config) as session:
+        user = find_user(session, name)
+        if user is None:
+            raise ValueError(f"no user named {name!r}")
+        result = f"Revoked {revoke_tokens(session, user)} token(s)." if revoke else None
+        token = None if revoke else issue_token(session, user)
+    sys.stdout.write((result or token or "") + "\n")

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from monitor.access.roles import Role
 from monitor.queue.states import QueueStatus
 
 
@@ -244,3 +245,61 @@ class SavedReply(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UserRecord(Base):
+    """A member of the team who logs in to the web UI or calls the API (`monitor.access.users`)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            native_enum=False,
+            length=16,
+            values_callable=lambda roles: [role.value for role in roles],
+            validate_strings=True,
+        )
+    )
+    password_hash: Mapped[str] = mapped_column(String(200))
+    brands: Mapped[list[str] | None] = mapped_column(JSON)
+    """The brands this user may see; None: every brand."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether automatic assignment may hand this user new items now."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the API, stored only as its SHA-256 digest; revoked ones stay listed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[UserRecord] = relationship()
+
+
+class WebSession(Base):
+    """A logged-in browser, server-side: the cookie holds a random id whose digest is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    """None before login: the login form's CSRF token needs a session too."""
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    user: Mapped[UserRecord | None] = relationship()
