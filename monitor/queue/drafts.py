@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 
 from classifiers.base import TextClassifier
 from monitor.access import policies
-from monitor.access.policies import authorize
 from monitor.guidance.checker import Severity, check_reply
 from monitor.guidance.item import item_guidance
-from monitor.queue.audit import record
 from monitor.queue.states import QueueStatus
-from monitor.queue.workflow import WorkflowError, change, prepare, required, set_assignee
+from monitor.queue.workflow import WorkflowError, change, log, prepare, required, set_assignee
 from monitor.settings import BrandSettings
 from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecord, utcnow
 
@@ -99,7 +97,7 @@ def save_draft(
     path = [QueueStatus.DRAFT] + ([QueueStatus.AWAITING_APPROVAL] if submit else [])
     if item.assignee_id is None:
         path.insert(0, QueueStatus.ASSIGNED)
-    prepare(session, item, expected_version, policies.can_draft(user, item), *path)
+    prepare(session, user, item, expected_version, policies.can_draft(user, item), *path)
     if item.assignee_id is None:
         set_assignee(item, user)
         change(session, item, user, QueueStatus.ASSIGNED, "take", details={"assignee": user.name})
@@ -123,7 +121,7 @@ def save_draft(
 
 def _submitted(session: Session, item: QueueItem) -> DraftRecord:
     draft = current_draft(session, item)
-    if item.status is not QueueStatus.AWAITING_APPROVAL or draft is None:
+    if item.status != QueueStatus.AWAITING_APPROVAL or draft is None:
         raise WorkflowError("Für diesen Eintrag wartet keine Antwort auf Freigabe.")
     if draft.status != DraftStatus.SUBMITTED:
         raise WorkflowError("Diese Antwort ist schon freigegeben.")
@@ -141,10 +139,10 @@ def approve(
     written `override_reason`, which the audit log keeps."""
     draft = _submitted(session, item)
     blocking = blocking_rules(draft)
-    authorize(policies.can_approve(user, item, draft))
-    if blocking:
-        authorize(policies.can_override_block(user, override_reason))
-    prepare(session, item, expected_version, policies.ALLOW)
+    decision = policies.can_approve(user, item, draft)
+    if decision and blocking:
+        decision = policies.can_override_block(user, override_reason)
+    prepare(session, user, item, expected_version, decision)
     draft.status = DraftStatus.APPROVED
     draft.approver_id = user.id
     draft.decided_at = utcnow()
@@ -153,7 +151,7 @@ def approve(
     if blocking:
         draft.override_reason = comment = (override_reason or "").strip()
         details |= {"override": True, "blocking_rules": blocking}
-    record(session, item, user, "approve", item.status, item.status, comment, details)
+    log(session, item, user, "approve", comment, details)
     return draft
 
 
@@ -164,7 +162,7 @@ def reject(
     note = required(note, "eine Notiz für die Überarbeitung")
     draft = _submitted(session, item)
     decision = policies.can_reject(user, item, draft)
-    prepare(session, item, expected_version, decision, QueueStatus.DRAFT)
+    prepare(session, user, item, expected_version, decision, QueueStatus.DRAFT)
     draft.status = DraftStatus.REJECTED
     draft.approver_id = user.id
     draft.decided_at = utcnow()
@@ -192,7 +190,7 @@ def mark_replied(
             "Bitte den Link zur gesendeten Antwort angeben (http:// oder https://)."
         )
     decision = policies.can_send(user, item)
-    prepare(session, item, expected_version, decision, QueueStatus.REPLIED)
+    prepare(session, user, item, expected_version, decision, QueueStatus.REPLIED)
     draft.status = DraftStatus.SENT
     draft.sent_via = mode.value
     draft.sent_link = link if mode is not SendMode.DRY_RUN else None

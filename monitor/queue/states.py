@@ -88,6 +88,7 @@ def can_move(current: QueueStatus, target: QueueStatus) -> bool:
 
 def check_transition(current: QueueStatus, target: QueueStatus) -> None:
     """Raise `TransitionError` naming both states unless `current → target` is allowed."""
+    current, target = QueueStatus(current), QueueStatus(target)
     if not can_move(current, target):
         allowed = ", ".join(f"'{s.value}'" for s in sorted(TRANSITIONS[current])) or "keiner"
         raise TransitionError(

@@ -64,7 +64,7 @@ class StaleItemError(Exception):
 
 def state_of(item: QueueItem) -> ItemState:
     assignee = item.assignee.name if item.assignee is not None else None
-    return ItemState(item.status, item.version, assignee)
+    return ItemState(QueueStatus(item.status), item.version, assignee)
 
 
 def committed_state(session: Session, item_id: int) -> ItemState | None:
@@ -87,6 +87,11 @@ def _lost_sqlite_race(exc: OperationalError) -> bool:
 def claim(session: Session, item: QueueItem) -> None:
     """Bump the item's version now, so that a concurrent operation on it fails here."""
     item.updated_at = utcnow()
+    flush(session, item)
+
+
+def flush(session: Session, item: QueueItem) -> None:
+    """Write the pending changes; a lost race on `item` becomes `StaleItemError`."""
     try:
         session.flush()
     except StaleDataError as exc:
@@ -99,16 +104,19 @@ def claim(session: Session, item: QueueItem) -> None:
 
 def prepare(
     session: Session,
+    user: UserRecord,
     item: QueueItem,
     expected_version: int,
     decision: Decision,
     *path: QueueStatus,
 ) -> None:
-    """The checks before any change: policy, version, each step of `path` in the transition
-    table; then claim the item."""
-    authorize(decision)
+    """The checks before any change, then claim the item: that the user may see the item, that
+    it is as they saw it (else the fresh state is shown), the policy `decision`, and each
+    step of `path` in the transition table."""
+    authorize(policies.can_view(user, item))
     if item.version != expected_version:
         raise StaleItemError(item.id, state_of(item))
+    authorize(decision)
     current = item.status
     for target in path:
         check_transition(current, target)
@@ -125,10 +133,25 @@ def change(
     comment: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Move the item along the table and write the audit entry (`actor` None: the system)."""
+    """Move the item along the table and write the audit entry (`actor` None: the system);
+    the item's version is final afterwards."""
     source = item.status
     move(item, target)
     record(session, item, actor, action, source, target, comment, details)
+    flush(session, item)
+
+
+def log(
+    session: Session,
+    item: QueueItem,
+    actor: UserRecord,
+    action: str,
+    comment: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of an operation that leaves the status as it is (approval)."""
+    record(session, item, actor, action, item.status, item.status, comment, details)
+    flush(session, item)
 
 
 def required(text: str | None, what: str) -> str:
@@ -171,8 +194,10 @@ def assign(
     session: Session, user: UserRecord, item: QueueItem, expected_version: int, assignee: UserRecord
 ) -> None:
     """Give the item to `assignee`; a draft in progress stays a draft, for them to go on with."""
-    target = QueueStatus.DRAFT if item.status is QueueStatus.DRAFT else QueueStatus.ASSIGNED
-    prepare(session, item, expected_version, policies.can_assign(user, item, assignee), target)
+    target = QueueStatus.DRAFT if item.status == QueueStatus.DRAFT else QueueStatus.ASSIGNED
+    prepare(
+        session, user, item, expected_version, policies.can_assign(user, item, assignee), target
+    )
     set_assignee(item, assignee)
     action = "take" if assignee.id == user.id else "assign"
     change(session, item, user, target, action, details={"assignee": assignee.name})
@@ -188,7 +213,7 @@ def release(session: Session, user: UserRecord, item: QueueItem, expected_versio
     if item.status not in OPEN_DRAFT_STATES:
         raise WorkflowError("Nur ein zugewiesener Eintrag kann zurückgegeben werden.")
     decision = policies.can_transition(user, item, QueueStatus.NEW)
-    prepare(session, item, expected_version, decision, QueueStatus.NEW)
+    prepare(session, user, item, expected_version, decision, QueueStatus.NEW)
     set_assignee(item, None)
     change(session, item, user, QueueStatus.NEW, "release")
 
@@ -211,7 +236,7 @@ def _close(
     details: dict[str, Any] | None = None,
 ) -> None:
     decision = policies.can_transition(user, item, target)
-    prepare(session, item, expected_version, decision, target)
+    prepare(session, user, item, expected_version, decision, target)
     change(session, item, user, target, target.value, comment, details)
 
 
@@ -245,7 +270,9 @@ def escalate(
     chosen = escalation_team(team)
     note = required(note, "eine Notiz für das Team")
     target = QueueStatus.ESCALATED
-    prepare(session, item, expected_version, policies.can_transition(user, item, target), target)
+    prepare(
+        session, user, item, expected_version, policies.can_transition(user, item, target), target
+    )
     item.escalated_to = chosen.value
     change(session, item, user, target, "escalate", note, {"team": chosen.value})
 
@@ -280,7 +307,9 @@ def reopen(
 ) -> None:
     """Bring a closed item back into the queue, unassigned."""
     target = QueueStatus.NEW
-    prepare(session, item, expected_version, policies.can_transition(user, item, target), target)
+    prepare(
+        session, user, item, expected_version, policies.can_transition(user, item, target), target
+    )
     set_assignee(item, None)
     change(session, item, user, target, "reopen", comment)
 
