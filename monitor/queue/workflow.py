@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, Engine, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
@@ -67,21 +67,23 @@ def state_of(item: QueueItem) -> ItemState:
     return ItemState(QueueStatus(item.status), item.version, assignee)
 
 
-def committed_state(session: Session, item_id: int) -> ItemState | None:
+def committed_state(bind: Engine | Connection, item_id: int) -> ItemState | None:
     """The item as other connections see it now (the session's own transaction has failed)."""
     query = (
         select(QueueItem.status, QueueItem.version, UserRecord.name)
         .outerjoin(UserRecord, QueueItem.assignee_id == UserRecord.id)
         .where(QueueItem.id == item_id)
     )
-    with session.get_bind().engine.connect() as connection:
+    with bind.engine.connect() as connection:
         row = connection.execute(query).first()
     return ItemState(QueueStatus(row[0]), row[1], row[2]) if row else None
 
 
 def _lost_sqlite_race(exc: OperationalError) -> bool:
-    """SQLite refuses a write from a transaction whose snapshot another one has outdated."""
-    return getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT"
+    """SQLite refuses, without waiting, a write from a transaction that has read while another
+    one writes (BUSY) or has written since (BUSY_SNAPSHOT): either way someone else is
+    changing what this transaction read."""
+    return getattr(exc.orig, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT")
 
 
 def claim(session: Session, item: QueueItem) -> None:
@@ -92,14 +94,15 @@ def claim(session: Session, item: QueueItem) -> None:
 
 def flush(session: Session, item: QueueItem) -> None:
     """Write the pending changes; a lost race on `item` becomes `StaleItemError`."""
+    item_id, bind = item.id, session.get_bind()
     try:
         session.flush()
     except StaleDataError as exc:
-        raise StaleItemError(item.id, committed_state(session, item.id)) from exc
+        raise StaleItemError(item_id, committed_state(bind, item_id)) from exc
     except OperationalError as exc:
         if not _lost_sqlite_race(exc):
             raise
-        raise StaleItemError(item.id, committed_state(session, item.id)) from exc
+        raise StaleItemError(item_id, committed_state(bind, item_id)) from exc
 
 
 def prepare(
