@@ -17,6 +17,8 @@ from monitor.queue.audit import audit_trail
 from monitor.queue.drafts import DraftChecker, DraftStatus, SendMode
 from monitor.queue.states import QueueStatus, TransitionError, check_transition
 from monitor.queue.workflow import StaleItemError, WorkflowError
+from monitor.runtime import Runtime
+from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import QueueItem, UserRecord, utcnow
 from tests import factories
@@ -316,3 +318,27 @@ def test_presence_shows_who_has_the_item_open(db: Database) -> None:
         presence.touch(session, t.agent, t.item, now)
         presence.leave(session, t.lead, t.item)
         assert presence.present(session, t.item, now) == ["jana", "olaf"]
+
+
+def test_a_post_deleted_upstream_closes_its_item_in_the_audit_log(db: Database) -> None:
+    with db.transaction() as session:
+        t = team(session, status=S.AWAITING_APPROVAL)
+        workflow.mark_deleted(t.item)
+        assert t.item.status == S.DELETED
+        entry = audit_trail(session, t.item)[-1]
+        assert (entry.actor_name, entry.action, entry.from_status) == (
+            "System",
+            "deleted_upstream",
+            "awaiting_approval",
+        )
+
+
+def test_the_runtime_builds_the_draft_checker_from_the_config(
+    db: Database, settings: Settings
+) -> None:
+    classifiers = settings.classifiers.model_copy(update={"offensive": "ngram-offensive"})
+    checker = Runtime(settings.model_copy(update={"classifiers": classifiers})).draft_checker
+    with db.transaction() as session:
+        t = team(session)
+        findings = checker.findings(session, t.item, "Du bist ein Idiot.", None)
+    assert {f["rule"] for f in findings} >= {"stay_factual", "brand_tone"}
