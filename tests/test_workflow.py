@@ -342,3 +342,19 @@ def test_the_runtime_builds_the_draft_checker_from_the_config(
         t = team(session)
         findings = checker.findings(session, t.item, "Du bist ein Idiot.", None)
     assert {f["rule"] for f in findings} >= {"stay_factual", "brand_tone"}
+
+
+def test_an_item_escalated_during_approval_gets_a_new_draft_when_it_returns(
+    db: Database, checker: DraftChecker
+) -> None:
+    with db.transaction() as session:
+        t = team(session)
+        submitted(session, t, checker)
+        workflow.escalate(session, t.lead, t.item, t.item.version, "legal", "Bitte prüfen")
+        with pytest.raises(WorkflowError, match="wartet keine Antwort auf Freigabe"):
+            drafts.approve(session, t.approver, t.item, t.item.version)
+        workflow.take(session, t.agent, t.item, t.item.version)
+        fresh = drafts.save_draft(
+            session, t.agent, t.item, t.item.version, "Danke, Antwort nach Prüfung.", checker
+        )
+        assert fresh.text == "Danke, Antwort nach Prüfung." and t.item.status == S.AWAITING_APPROVAL

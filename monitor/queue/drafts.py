@@ -56,16 +56,20 @@ class DraftChecker:
         return [f.as_dict() for f in check_reply(text, guidance.context, self.offensive)]
 
 
-LIVE = (DraftStatus.DRAFT, DraftStatus.SUBMITTED, DraftStatus.APPROVED)
-"""A draft in these states is the item's reply in the making; rejected and sent ones are
-history."""
+IN_APPROVAL = (DraftStatus.SUBMITTED, DraftStatus.APPROVED)
 
 
 def current_draft(session: Session, item: QueueItem) -> DraftRecord | None:
-    """The item's reply in the making, if any."""
+    """The item's reply in the making: the submitted or approved one while the item awaits
+    approval, else the one being written. Rejected and sent drafts, and those left behind when
+    the item moved on (escalated from approval), are history."""
+    awaiting = item.status == QueueStatus.AWAITING_APPROVAL
     query = (
         select(DraftRecord)
-        .where(DraftRecord.item_id == item.id, DraftRecord.status.in_(LIVE))
+        .where(
+            DraftRecord.item_id == item.id,
+            DraftRecord.status.in_(IN_APPROVAL if awaiting else (DraftStatus.DRAFT,)),
+        )
         .order_by(DraftRecord.id.desc())
         .limit(1)
     )
@@ -89,11 +93,11 @@ def save_draft(
     """Save the reply text with its checker findings; `submit` hands it to a second person
     for approval. An unassigned item becomes the drafter's."""
     text = required(text, "einen Antworttext")
-    draft = current_draft(session, item)
-    if draft is not None and draft.status != DraftStatus.DRAFT:
+    if item.status == QueueStatus.AWAITING_APPROVAL:
         raise WorkflowError(
             "Diese Antwort wurde schon zur Freigabe gegeben und kann nicht mehr geändert werden."
         )
+    draft = current_draft(session, item)
     path = [QueueStatus.DRAFT] + ([QueueStatus.AWAITING_APPROVAL] if submit else [])
     if item.assignee_id is None:
         path.insert(0, QueueStatus.ASSIGNED)
