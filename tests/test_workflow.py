@@ -257,7 +257,7 @@ def test_a_colleagues_item_and_another_brand_are_out_of_reach(db: Database) -> N
         t = team(session)
         workflow.take(session, t.colleague, t.item, t.item.version)
         with pytest.raises(PermissionDenied, match="Einträge anderer bearbeiten"):
-            workflow.resolve(session, t.agent, t.item, t.item.version)
+            workflow.close(session, t.agent, t.item, t.item.version, S.RESOLVED)
         t.agent.brands = ["Telekom"]
         with pytest.raises(PermissionDenied, match="Marke außerhalb Ihres Bereichs"):
             labels.add_label(session, t.agent, t.item, "troll", "troll")
@@ -291,7 +291,7 @@ def test_the_author_writing_again_reopens_the_conversation(db: Database) -> None
             "reopen_new_post",
         )
         t.agent.active = False
-        workflow.resolve(session, t.lead, t.item, t.item.version)
+        workflow.close(session, t.lead, t.item, t.item.version, S.RESOLVED)
         workflow.reopen_on_new_post(session, again)
         assert (t.item.status, t.item.assignee) == (S.NEW, None)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from monitor.access import policies
 from monitor.access.policies import PermissionDenied, authorize
 from monitor.queue import workflow
-from monitor.queue.states import EscalationTeam
+from monitor.queue.states import EscalationTeam, QueueStatus
 from monitor.queue.workflow import StaleItemError, WorkflowError, escalation_team, required
 from monitor.storage.models import QueueItem, UserRecord
 
@@ -58,9 +58,8 @@ def _operation(
         chosen = escalation_team(team)
         note = required(comment, "eine Notiz für das Team")
         return lambda s, u, i, v: workflow.escalate(s, u, i, v, chosen, note)
-    if action is BulkAction.MARK_TROLL:
-        return lambda s, u, i, v: workflow.ignore_troll(s, u, i, v, comment)
-    return lambda s, u, i, v: workflow.resolve(s, u, i, v, comment)
+    target = QueueStatus.IGNORED_TROLL if action is BulkAction.MARK_TROLL else QueueStatus.RESOLVED
+    return lambda s, u, i, v: workflow.close(s, u, i, v, target, comment)
 
 
 def bulk(

@@ -229,18 +229,29 @@ def set_assignee(item: QueueItem, assignee: UserRecord | None) -> None:
 # --- status changes by hand -----------------------------------------------------------------
 
 
-def _close(
+SIMPLE_EXITS = {
+    QueueStatus.RESOLVED: "resolve",
+    QueueStatus.IGNORED_TROLL: "ignore_troll",
+    QueueStatus.MONITOR: "monitor",
+}
+"""Status changes by hand that need nothing but an optional comment, with their audit action."""
+
+
+def close(
     session: Session,
     user: UserRecord,
     item: QueueItem,
     expected_version: int,
     target: QueueStatus,
-    comment: str | None,
-    details: dict[str, Any] | None = None,
+    comment: str | None = None,
 ) -> None:
+    """Resolve the item, ignore it as a troll's or watch it without answering; dismissing
+    and escalating need more (`dismiss`, `escalate`)."""
+    if target not in SIMPLE_EXITS:
+        raise WorkflowError(f"„{target.label}“ ist kein einfacher Abschluss.")
     decision = policies.can_transition(user, item, target)
     prepare(session, user, item, expected_version, decision, target)
-    change(session, item, user, target, target.value, comment, details)
+    change(session, item, user, target, SIMPLE_EXITS[target], comment)
 
 
 def dismiss(
@@ -248,17 +259,10 @@ def dismiss(
 ) -> None:
     """A false positive; the reason is required and goes into the audit log."""
     reason = required(reason, "einen Grund für das Verwerfen")
-    _close(session, user, item, expected_version, QueueStatus.DISMISSED, reason)
-
-
-def ignore_troll(
-    session: Session,
-    user: UserRecord,
-    item: QueueItem,
-    expected_version: int,
-    comment: str | None = None,
-) -> None:
-    _close(session, user, item, expected_version, QueueStatus.IGNORED_TROLL, comment)
+    target = QueueStatus.DISMISSED
+    decision = policies.can_transition(user, item, target)
+    prepare(session, user, item, expected_version, decision, target)
+    change(session, item, user, target, "dismiss", reason)
 
 
 def escalate(
@@ -278,27 +282,6 @@ def escalate(
     )
     item.escalated_to = chosen.value
     change(session, item, user, target, "escalate", note, {"team": chosen.value})
-
-
-def watch(
-    session: Session,
-    user: UserRecord,
-    item: QueueItem,
-    expected_version: int,
-    comment: str | None = None,
-) -> None:
-    """Keep an eye on the item without answering ("beobachten")."""
-    _close(session, user, item, expected_version, QueueStatus.MONITOR, comment)
-
-
-def resolve(
-    session: Session,
-    user: UserRecord,
-    item: QueueItem,
-    expected_version: int,
-    comment: str | None = None,
-) -> None:
-    _close(session, user, item, expected_version, QueueStatus.RESOLVED, comment)
 
 
 def reopen(
@@ -338,14 +321,10 @@ def transition(
         take(*args)
     elif target is QueueStatus.DISMISSED:
         dismiss(*args, comment or "")
-    elif target is QueueStatus.IGNORED_TROLL:
-        ignore_troll(*args, comment)
     elif target is QueueStatus.ESCALATED:
         escalate(*args, team, comment)
-    elif target is QueueStatus.MONITOR:
-        watch(*args, comment)
-    elif target is QueueStatus.RESOLVED:
-        resolve(*args, comment)
+    elif target in SIMPLE_EXITS:
+        close(*args, target, comment)
     elif target is QueueStatus.DELETED:
         authorize(policies.can_transition(user, item, target))
     else:

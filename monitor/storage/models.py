@@ -162,8 +162,9 @@ class QueueItem(Base):
     due_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    """Optimistic lock: every change bumps it, and an UPDATE naming an older one changes
-    nothing (`monitor.queue.workflow` turns that into `StaleItemError`)."""
+    """Optimistic lock: every change bumps it (an operation may bump it more than once; compare
+    for equality only), and an UPDATE naming an older one changes nothing
+    (`monitor.queue.workflow` turns that into `StaleItemError`)."""
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
