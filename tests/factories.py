@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Author, Post
-from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score
+from monitor.access.roles import Role
+from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, UserRecord
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 """Monday, 8:00 in Berlin: the morning rush."""
@@ -109,3 +110,11 @@ def queue_item(post: PostRecord | None = None, **fields: Any) -> QueueItem:
         "due_at": post.created_at + timedelta(hours=24),
     }
     return QueueItem(post=post, **{**defaults, **fields})
+
+
+def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:
+    """An active team member who cannot log in (no password hashed: argon2 is slow on purpose).
+
+    `rufwacht users add` and the login tests use `monitor.access.users.add_user` instead."""
+    defaults: dict[str, Any] = {"password_hash": "-", "active": True, "on_shift": False}
+    return UserRecord(name=name, role=Role(role), **{**defaults, **fields})

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from monitor.queue.present import item_summary
     from monitor.queue.queries import count_items, list_items
     from monitor.queue.states import QueueStatus, TransitionError, check_transition
-    from monitor.queue.workflow import mark_deleted, move
+    from monitor.queue.workflow import StaleItemError, WorkflowError, mark_deleted, move
 
 _EXPORTS = {
     "QueueStatus": "states",
@@ -27,10 +27,14 @@ _EXPORTS = {
     "item_summary": "present",
     "move": "workflow",
     "mark_deleted": "workflow",
+    "StaleItemError": "workflow",
+    "WorkflowError": "workflow",
 }
 __all__ = [
     "QueueStatus",
+    "StaleItemError",
     "TransitionError",
+    "WorkflowError",
     "check_transition",
     "count_items",
     "enqueue",
