@@ -75,7 +75,9 @@ def test_the_queue_filters_by_brand_and_pages(web_client: TestClient, db: Databa
         for n in range(PAGE_SIZE + 1):
             session.add(factories.queue_item(factories.stored_post(f"Bahn {n}")))
         session.add(
-            factories.queue_item(factories.stored_post("Telekom kaputt", matched_brands=["Telekom"]))
+            factories.queue_item(
+                factories.stored_post("Telekom kaputt", matched_brands=["Telekom"])
+            )
         )
     add_user_and_log_in(web_client, db)
     telekom = web_client.get("/?brand=Telekom").text

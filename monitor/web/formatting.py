@@ -15,6 +15,18 @@ SOON_SECONDS = 2 * 3600
 """A deadline closer than this is shown as "bald fällig"."""
 
 STATUS_NAMES = {"new": "Neu", "deleted": "Gelöscht"}
+PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
+ROLE_NAMES = {"agent": "Agent", "approver": "Freigabe", "lead": "Leitung", "admin": "Admin"}
+TASK_NAMES = {"sentiment": "Stimmung", "offensive": "Beleidigung", "troll": "Troll"}
+LABEL_NAMES = {
+    "negative": "negativ",
+    "neutral": "neutral",
+    "positive": "positiv",
+    "offensive": "beleidigend",
+    "other": "unauffällig",
+    "troll": "Troll",
+    "not_troll": "kein Troll",
+}
 PRIORITY_LEVELS = ((80, "kritisch"), (60, "hoch"), (40, "normal"), (0, "niedrig"))
 """Lowest priority of each level, most urgent first."""
 
@@ -71,6 +83,10 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "action_name": _named(ACTION_NAMES),
     "team_name": _named(TEAM_NAMES),
     "status_name": _named(STATUS_NAMES),
+    "role_name": _named(ROLE_NAMES),
+    "platform_name": _named(PLATFORM_NAMES),
+    "task_name": _named(TASK_NAMES),
+    "label_name": _named(LABEL_NAMES),
     "excerpt": excerpt,
     "web_link": web_link,
 }
