@@ -140,7 +140,7 @@ def serving(runtime: Runtime, host: str, port: int) -> Iterator[None]:
 
 def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None) -> None:
     """Poll every source on its schedule (and serve the web app at `web`) until Ctrl-C."""
-    from monitor.scheduler import scheduling, wait_for_stop_signal
+    from monitor.scheduler import scheduling, stop_signals
 
     runtime, plan = start_sources(config, verbose)
     if not plan.connectors:
@@ -151,11 +151,11 @@ def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None
         ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
         runtime.database.location,
     )
-    with ExitStack() as stack:
+    with stop_signals("stopping after the current page") as stop, ExitStack() as stack:
         stack.enter_context(scheduling(runtime.pipeline, plan.connectors, plan.schedule))
         if web is not None:
             stack.enter_context(serving(runtime, *web))
-        wait_for_stop_signal("stopping after the current page")
+        stop.wait()
     runtime.close()
 
 
@@ -195,12 +195,12 @@ def serve(
     config: ConfigOption = None, host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT
 ) -> None:
     """Serve the web UI and the REST API (/api/v1) until Ctrl-C, without polling."""
-    from monitor.scheduler import wait_for_stop_signal
+    from monitor.scheduler import stop_signals
 
     with user_errors():
         runtime = Runtime.open(config)
-    with serving(runtime, host, port):
-        wait_for_stop_signal("stopping the web server")
+    with stop_signals("stopping the web server") as stop, serving(runtime, host, port):
+        stop.wait()
     runtime.close()
 
 

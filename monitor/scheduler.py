@@ -114,8 +114,11 @@ def scheduling(
         scheduler.shutdown(wait=True)
 
 
-def wait_for_stop_signal(what: str) -> None:
-    """Block until SIGINT or SIGTERM; `what` tells the log what happens next."""
+@contextmanager
+def stop_signals(what: str) -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM set the yielded event during the `with` block; entered before
+    anything starts, so that a signal during start-up also stops cleanly. `what` tells the log
+    what happens next."""
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -124,7 +127,7 @@ def wait_for_stop_signal(what: str) -> None:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        stop.wait()
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

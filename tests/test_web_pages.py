@@ -55,6 +55,8 @@ def test_hostile_text_shows_as_text_on_queue_and_item_page(
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in item
     assert "&lt;img src=x onerror=alert(1)&gt;" in item
+    policy = web_client.get(f"/items/{item_id}").headers["content-security-policy"]
+    assert "default-src 'self'" in policy
 
 
 def test_the_item_page_shows_triage_playbook_and_saved_replies(
