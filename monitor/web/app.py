@@ -96,7 +96,9 @@ def to_login(request: Request, _exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-def error_page(status: int | None = None, message: str | None = None):  # noqa: ANN201
+def error_page(
+    status: int | None = None, message: str | None = None
+) -> Callable[[Request, Exception], HTMLResponse]:
     """A handler that shows the German error page (status and message from the exception
     unless given)."""
 
@@ -113,7 +115,7 @@ def error_page(status: int | None = None, message: str | None = None):  # noqa: 
     return handle
 
 
-def json_error(status: int):  # noqa: ANN201
+def json_error(status: int) -> Callable[[Request, Exception], JSONResponse]:
     def handle(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
