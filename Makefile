@@ -24,7 +24,9 @@ browser:
 		{ $$SUDO apt-get update -q >/dev/null && \
 		  $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
+# The demo data and accounts (passwords printed on first use), then polling and the web UI.
 run: install
+	$(BIN)/rufwacht demo
 	$(BIN)/rufwacht run
 
 test: install browser

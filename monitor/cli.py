@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,7 +29,6 @@ from monitor.storage import StorageError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from monitor.pipeline import Pipeline
     from monitor.sources import SourcePlan
     from monitor.storage.database import Database
 
@@ -96,14 +95,68 @@ def main(
     setup_logging(log_format)
 
 
-def start_sources(config: Path | None, verbose: bool) -> tuple[Pipeline, SourcePlan]:
-    """What `run` and `poll` share: log level, then the runtime's sources and pipeline."""
+def start_sources(config: Path | None, verbose: bool) -> tuple[Runtime, SourcePlan]:
+    """What `run` and `poll` share: log level, then the runtime with its sources and pipeline."""
     if verbose:
         logging.getLogger().setLevel(logging.DEBUG)
     with user_errors():
         runtime = Runtime.open(config)
         plan = runtime.source_plan()
-        return runtime.pipeline, plan
+        runtime.pipeline  # noqa: B018  # loads the models before anything starts
+        return runtime, plan
+
+
+HostOption = Annotated[str, typer.Option(help="Address the web UI and API listen on.")]
+PortOption = Annotated[
+    int,
+    typer.Option(
+        min=0, max=65535, envvar="RUFWACHT_WEB_PORT", help="Port of the web UI (0: a free one)."
+    ),
+]
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+@contextmanager
+def serving(runtime: Runtime, host: str, port: int) -> Iterator[None]:
+    """The web UI and API served in a background thread for the `with` block."""
+    from monitor.web.app import create_app
+    from monitor.web.server import WebServer
+
+    with user_errors():
+        runtime.database  # noqa: B018  # migrated before the first request
+        server = WebServer(create_app(runtime), host, port).start()
+    out.print(
+        f"Web UI at {server.url}/ (API: {server.url}/api/v1, OpenAPI: "
+        f"{server.url}/api/v1/openapi.json); Ctrl-C stops.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        yield
+    finally:
+        server.stop()
+
+
+def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None) -> None:
+    """Poll every source on its schedule (and serve the web app at `web`) until Ctrl-C."""
+    from monitor.scheduler import scheduling, stop_signals
+
+    runtime, plan = start_sources(config, verbose)
+    if not plan.connectors:
+        err.print("[bold red]error:[/] no source can run; enable one in the config.")
+        raise typer.Exit(2)
+    logging.getLogger("rufwacht").info(
+        "running %s into %s; Ctrl-C stops",
+        ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
+        runtime.database.location,
+    )
+    with stop_signals("stopping after the current page") as stop, ExitStack() as stack:
+        stack.enter_context(scheduling(runtime.pipeline, plan.connectors, plan.schedule))
+        if web is not None:
+            stack.enter_context(serving(runtime, *web))
+        stop.wait()
+    runtime.close()
 
 
 @app.command()
@@ -127,22 +180,28 @@ def init(
 
 
 @app.command()
-def run(config: ConfigOption = None, verbose: bool = False) -> None:
-    """Poll every enabled source on its schedule until Ctrl-C."""
-    from monitor.scheduler import run_scheduler
+def run(
+    config: ConfigOption = None,
+    verbose: bool = False,
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+) -> None:
+    """Poll every enabled source on its schedule and serve the web UI, until Ctrl-C."""
+    poll_forever(config, verbose, (host, port))
 
-    pipeline, plan = start_sources(config, verbose)
-    db = pipeline.db
-    if not plan.connectors:
-        err.print("[bold red]error:[/] no source can run; enable one in the config.")
-        raise typer.Exit(2)
-    logging.getLogger("rufwacht").info(
-        "running %s into %s; Ctrl-C stops",
-        ", ".join(f"{job} every {m:g} min" for job, m in plan.schedule.items()),
-        db.location,
-    )
-    run_scheduler(pipeline, plan.connectors, plan.schedule)
-    db.dispose()
+
+@app.command()
+def serve(
+    config: ConfigOption = None, host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT
+) -> None:
+    """Serve the web UI and the REST API (/api/v1) until Ctrl-C, without polling."""
+    from monitor.scheduler import stop_signals
+
+    with user_errors():
+        runtime = Runtime.open(config)
+    with stop_signals("stopping the web server") as stop, serving(runtime, host, port):
+        stop.wait()
+    runtime.close()
 
 
 @app.command()
@@ -153,9 +212,10 @@ def poll(
 ) -> None:
     """Poll the enabled sources (with --once: one round, then a summary)."""
     if not once:
-        run(config, verbose)
+        poll_forever(config, verbose, web=None)
         return
-    pipeline, plan = start_sources(config, verbose)
+    runtime, plan = start_sources(config, verbose)
+    pipeline = runtime.pipeline
     table = Table("source", "fetched", "new", "flagged", "problems")
     failed = False
     for name, problem in plan.unavailable.items():
@@ -395,10 +455,14 @@ def demo(
     config: ConfigOption = None,
     reset: Annotated[
         bool,
-        typer.Option(help="Remove earlier demo data first; live posts and other sources stay."),
+        typer.Option(
+            help="Remove earlier demo data first (live posts and other sources stay) and give "
+            "the demo accounts new passwords."
+        ),
     ] = False,
 ) -> None:
-    """Run the bundled German demo feed through the pipeline and summarise the queue."""
+    """Run the bundled German demo feed through the pipeline, summarise the queue, and create
+    the demo accounts agent, approver and lead for the web UI."""
     from monitor.demo import run_demo
 
     with user_errors(), Runtime.open(config) as runtime:
@@ -414,6 +478,20 @@ def demo(
     for brand, count in summary.queue_by_brand.items():
         table.add_row(brand, str(count))
     out.print(table)
+    print_demo_logins(summary.passwords)
+
+
+def print_demo_logins(passwords: dict[str, str | None]) -> None:
+    out.print("Demo accounts for the web UI (new passwords are shown only now):")
+    for name, password in passwords.items():
+        shown = password or "exists, password unchanged (`rufwacht demo --reset` sets a new one)"
+        out.print(f"  {name:<9} {shown}", highlight=False, soft_wrap=True)
+    out.print(
+        f"Log in at http://{DEFAULT_HOST}:{DEFAULT_PORT}/login once `rufwacht serve` "
+        "(web UI only) or `rufwacht run` (polling and web UI) is running.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

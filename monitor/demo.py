@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
 
 from connectors.replay import DemoFeedConnector
+from monitor.access.roles import Role
+from monitor.access.users import add_user, find_user, set_password
+from monitor.guidance.replies import seed_shipped_replies
 from monitor.pipeline import Pipeline, PollReport
 from monitor.storage.database import Database
 from monitor.storage.models import (
@@ -34,6 +39,12 @@ class DemoSummary:
     queue_by_brand: dict[str, int]
     removed: int = 0
     """Demo posts deleted by `--reset` before the replay."""
+    passwords: dict[str, str | None] = field(default_factory=dict)
+    """The demo accounts' new passwords by name; None for an account left as it was."""
+
+
+DEMO_USERS = {"agent": Role.AGENT, "approver": Role.APPROVER, "lead": Role.LEAD}
+"""One account per working role, so the demo shows the four-eyes workflow."""
 
 
 def is_demo_post() -> ColumnElement[bool]:
@@ -62,13 +73,33 @@ def remove_demo_data(db: Database) -> int:
     return removed
 
 
+def demo_users(session: Session, renew: bool) -> dict[str, str | None]:
+    """Create the missing demo accounts with random passwords (with `renew`, existing ones get
+    new passwords too); returns the new passwords, to be shown once."""
+    passwords: dict[str, str | None] = {}
+    for name, role in DEMO_USERS.items():
+        user = find_user(session, name)
+        password: str | None = secrets.token_urlsafe(12)
+        if user is None:
+            add_user(session, name, role, password)
+        elif renew:
+            set_password(user, password)
+        else:
+            password = None
+        passwords[name] = password
+    return passwords
+
+
 def run_demo(pipeline: Pipeline, reset: bool = False) -> DemoSummary:
-    """Replay the whole demo feed; posts already stored are recognised and skipped."""
+    """Replay the whole demo feed; posts already stored are recognised and skipped. The
+    saved replies are seeded and the demo accounts created (renewed with `reset`)."""
     removed = remove_demo_data(pipeline.db) if reset else 0
     with pipeline.db.transaction() as session:
         save_cursor(session, DEMO_SOURCE, {})
+        seed_shipped_replies(session)
+        passwords = demo_users(session, renew=reset)
     report = pipeline.poll(DemoFeedConnector(DEMO_SOURCE))
     with pipeline.db.transaction() as session:
         total = session.scalar(select(func.count()).select_from(PostRecord)) or 0
         brands = Counter(session.scalars(select(QueueItem.brand)))
-    return DemoSummary(report, total, dict(brands.most_common()), removed)
+    return DemoSummary(report, total, dict(brands.most_common()), removed, passwords)

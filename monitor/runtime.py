@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 class Runtime:
     """What one process runs on; `close()` (or `with`) releases the database connections."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        """`database`: one opened elsewhere (a test's), instead of the configured one."""
         self.settings = settings
+        if database is not None:
+            self.__dict__["database"] = database
 
     @classmethod
     def open(cls, config: Path | None) -> Runtime:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -94,18 +95,12 @@ def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> Non
             job.reschedule(trigger)
 
 
-def run_scheduler(
+@contextmanager
+def scheduling(
     pipeline: Pipeline, connectors: list[Connector], schedule: dict[str, float]
-) -> None:
-    """Poll until SIGINT/SIGTERM; a poll in progress finishes its page before exit."""
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping after the current page", signal.Signals(signum).name)
-        stop.set()
-        pipeline.stopping.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+) -> Iterator[None]:
+    """The jobs run in background threads for the `with` block; at its end a poll in
+    progress finishes its page, then the scheduler stops."""
     _runtime.clear()
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
@@ -113,8 +108,26 @@ def run_scheduler(
     sync_jobs(scheduler, schedule)
     scheduler.resume()
     try:
-        stop.wait()
+        yield
     finally:
+        pipeline.stopping.set()
         scheduler.shutdown(wait=True)
+
+
+@contextmanager
+def stop_signals(what: str) -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM set the yielded event during the `with` block; entered before
+    anything starts, so that a signal during start-up also stops cleanly. `what` tells the log
+    what happens next."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, %s", signal.Signals(signum).name, what)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

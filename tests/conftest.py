@@ -13,6 +13,7 @@ Database fixtures, fastest first (each test using them runs on SQLite and on Pos
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any, NoReturn
 
 import pytest
 import tomli_w
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -301,3 +303,31 @@ def live_config(tmp_path: Path, fake_x: FakeX, fake_reddit: FakeReddit) -> Path:
         },
     }
     return write_toml(tmp_path / "rufwacht.toml", data)
+
+
+# --- The web app on the test database.
+
+WEB_PASSWORD = "Kaffee-und-Kuchen-42"
+
+
+@pytest.fixture
+def web_client(settings: Settings, db: Database) -> Iterator[TestClient]:
+    """The whole web app (UI and API) on the test database, with its own login throttle."""
+    from monitor.runtime import Runtime
+    from monitor.web.app import create_app
+
+    with TestClient(create_app(Runtime(settings, db))) as client:
+        yield client
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(client: TestClient, name: str, password: str = WEB_PASSWORD) -> Any:
+    """Open the login form and send it as a browser would; returns the last response."""
+    token = csrf_token(client.get("/login").text)
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token})

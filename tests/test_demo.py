@@ -229,3 +229,20 @@ def test_demo_without_brands_warns_that_nothing_will_be_queued(tmp_path: Path) -
     output = " ".join(run_demo(config).split())
     assert "0 queued" in output
     assert "no [[brands]] configured: no post will match or be queued" in output
+
+
+def test_demo_accounts_get_passwords_shown_once_and_renewed_on_reset(db: Database) -> None:
+    from monitor.access.users import authenticate
+    from monitor.demo import DEMO_USERS, demo_users
+
+    with db.transaction() as session:
+        first = demo_users(session, renew=False)
+        assert set(first) == set(DEMO_USERS) == {"agent", "approver", "lead"}
+        for name, password in first.items():
+            user = authenticate(session, name, password or "")
+            assert user is not None and user.role == DEMO_USERS[name]
+        assert demo_users(session, renew=False) == dict.fromkeys(DEMO_USERS)
+        assert authenticate(session, "agent", first["agent"] or "") is not None
+        renewed = demo_users(session, renew=True)
+        assert authenticate(session, "agent", renewed["agent"] or "") is not None
+        assert authenticate(session, "agent", first["agent"] or "") is None

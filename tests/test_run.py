@@ -59,7 +59,7 @@ def stored_counts(url: str) -> tuple[int, int]:
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RUFWACHT_CONFIG": str(config)}
+    env = {**os.environ, "RUFWACHT_CONFIG": str(config), "RUFWACHT_WEB_PORT": "0"}
     return subprocess.Popen(
         [RUFWACHT, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

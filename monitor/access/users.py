@@ -50,8 +50,7 @@ def add_user(
         raise UserError(f"user name {name!r}: use 2–64 lower-case letters, digits, '.', '_' or '-'")
     if find_user(session, name) is not None:
         raise UserError(f"user {name!r} exists already")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password for {name!r}: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(name, password)
     try:
         role = Role(role)
     except ValueError as exc:
@@ -66,6 +65,17 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_password(name: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password for {name!r}: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def set_password(user: UserRecord, password: str) -> None:
+    """Give `user` a new password (long enough, or `UserError`)."""
+    _check_password(user.name, password)
+    user.password_hash = _hasher.hash(password)
 
 
 def find_user(session: Session, name: str) -> UserRecord | None:

@@ -1,0 +1,131 @@
+"""The app factory: the German UI at `/`, static files, and the API mounted at /api/v1."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from monitor.runtime import Runtime
+from monitor.web import api, ui
+from monitor.web.deps import CsrfRejected, LoginRequired
+from monitor.web.formatting import FILTERS
+from monitor.web.throttle import LoginThrottle, MemoryThrottle
+from monitor.web.views import ItemNotFound
+
+HERE = Path(__file__).resolve().parent
+API_PREFIX = "/api/v1"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+"""Sent with every response: no inline or foreign scripts, no framing (clickjacking), no
+guessed content types, no addresses of the queue leaking to linked sites."""
+CSRF_REFUSED = (
+    "Das Formular wurde ohne gültiges Sicherheits-Token gesendet (CSRF-Schutz). "
+    "Bitte die Seite neu laden und noch einmal senden."
+)
+
+
+def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastAPI:
+    """The whole web app on `runtime`'s database and settings."""
+    app = FastAPI(title="Rufwacht", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.runtime = runtime
+    app.state.throttle = throttle or MemoryThrottle()
+    app.state.templates = templates()
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount(API_PREFIX, create_api(runtime))
+    app.add_exception_handler(LoginRequired, to_login)
+    app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
+    app.add_exception_handler(ItemNotFound, error_page(404))
+    app.add_exception_handler(HTTPException, error_page())
+    app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
+    app.middleware("http")(add_security_headers)
+    return app
+
+
+async def add_security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    """The REST API; its errors are JSON `{"detail": message}`, as its OpenAPI says."""
+    api_app = FastAPI(
+        title="Rufwacht API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        servers=[{"url": API_PREFIX}],
+    )
+    api_app.state.runtime = runtime
+    api_app.include_router(api.router)
+    api_app.add_exception_handler(ItemNotFound, json_error(404))
+    api_app.add_exception_handler(RequestValidationError, invalid_request)
+    return api_app
+
+
+def templates() -> Jinja2Templates:
+    """Jinja2 with autoescape on for every template: post texts, author names and saved
+    replies are written by strangers."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters.update(FILTERS)
+    return Jinja2Templates(env=environment)
+
+
+def to_login(request: Request, _exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def error_page(
+    status: int | None = None, message: str | None = None
+) -> Callable[[Request, Exception], HTMLResponse]:
+    """A handler that shows the German error page (status and message from the exception
+    unless given)."""
+
+    def handle(request: Request, exc: Exception) -> HTMLResponse:
+        code = status or getattr(exc, "status_code", 500)
+        text = message or (str(exc.detail) if isinstance(exc, HTTPException) else str(exc))
+        if code == 404 and isinstance(exc, HTTPException):
+            text = "Diese Seite gibt es nicht."
+        page: Jinja2Templates = request.app.state.templates
+        return page.TemplateResponse(
+            request, "error.html", {"status": code, "message": text}, status_code=code
+        )
+
+    return handle
+
+
+def json_error(status: int) -> Callable[[Request, Exception], JSONResponse]:
+    def handle(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handle
+
+
+def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with one line naming each invalid parameter, in the documented error shape."""
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return JSONResponse({"detail": f"Ungültige Anfrage: {problems}"}, status_code=422)

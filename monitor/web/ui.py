@@ -1,0 +1,190 @@
+"""The German web pages: login and logout, the queue, the item page. Thin handlers:
+load (through `views`) → authorize → operate → render or redirect."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
+from monitor.access.users import authenticate
+from monitor.guidance.item import item_guidance
+from monitor.guidance.playbooks import REPLY_POLICY_TEXT
+from monitor.queue import QueueStatus, item_summary
+from monitor.storage.models import WebSession
+from monitor.web.deps import (
+    SESSION_COOKIE,
+    BrowserSession,
+    CheckedSession,
+    CurrentUser,
+    DbSession,
+    ItemId,
+    LoggedIn,
+    get_runtime,
+    set_session_cookie,
+)
+from monitor.web.throttle import ADDRESS_FAILURE_LIMIT, FAILURE_LIMIT, LoginThrottle
+from monitor.web.views import (
+    PAGE_SIZE,
+    brand_choices,
+    item_details,
+    queue_page,
+    visible_item,
+)
+
+router = APIRouter()
+
+LOGIN_FAILED = "Benutzername oder Passwort falsch."
+TOO_MANY_FAILURES = "Zu viele fehlgeschlagene Anmeldungen. Bitte in 15 Minuten erneut versuchen."
+
+
+def render(
+    request: Request, name: str, browser: WebSession, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page with what every page needs: the user and the CSRF token for its forms."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": browser.user, "csrf_token": browser.csrf_token, **context},
+        status_code=status_code,
+    )
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def local_path(target: str) -> str:
+    """`target` if it is a path on this site, else the queue: no redirects to other hosts."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, session: DbSession, browser: BrowserSession, next: str = "/"
+) -> Response:
+    if browser is not None and browser.user is not None:
+        return redirect(local_path(next))
+    raw_id = None
+    if browser is None:  # the login form's CSRF token needs a session to be bound to
+        raw_id, browser = start_session(session)
+    response = render(request, "login.html", browser, next=local_path(next))
+    if raw_id is not None:
+        set_session_cookie(response, request, raw_id)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: DbSession,
+    browser: CheckedSession,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the password unless the name or address failed too often; on success the
+    browser gets a new session id."""
+    throttle: LoginThrottle = request.app.state.throttle
+    name_key = f"user:{username.strip().casefold()}"
+    address_key = f"address:{request.client.host if request.client else '-'}"
+    if throttle.blocked(name_key, FAILURE_LIMIT) or throttle.blocked(
+        address_key, ADDRESS_FAILURE_LIMIT
+    ):
+        return render(
+            request, "login.html", browser, 429, error=TOO_MANY_FAILURES, next=local_path(next)
+        )
+    user = authenticate(session, username.strip(), password)
+    if user is None:
+        throttle.record_failure(name_key)
+        throttle.record_failure(address_key)
+        return render(
+            request, "login.html", browser, 401, error=LOGIN_FAILED, next=local_path(next)
+        )
+    throttle.clear(name_key)
+    response = redirect(local_path(next))
+    set_session_cookie(response, request, renew_session(session, browser, user))
+    return response
+
+
+def logged_out() -> Response:
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(session: DbSession, browser: CheckedSession) -> Response:
+    end_session(session, browser)
+    return logged_out()
+
+
+@router.post("/logout/all")
+def logout_everywhere(session: DbSession, browser: CheckedSession) -> Response:
+    """End every session of the user, this browser's included (a lost laptop, a shared PC)."""
+    if browser.user is None:
+        end_session(session, browser)
+    else:
+        end_all_sessions(session, browser.user)
+    return logged_out()
+
+
+def chosen_status(raw: str) -> QueueStatus | None:
+    """The status filter of the queue form ("" for every status)."""
+    if not raw:
+        return None
+    try:
+        return QueueStatus(raw)
+    except ValueError as exc:
+        raise HTTPException(400, f"Unbekannter Status „{raw}“.") from exc
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: DbSession,
+    browser: LoggedIn,
+    user: CurrentUser,
+    status: Annotated[str, Query(max_length=32)] = "",
+    brand: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+) -> Response:
+    shown = queue_page(
+        session, user, chosen_status(status), brand or None, PAGE_SIZE, (page - 1) * PAGE_SIZE
+    )
+    configured = [b.name for b in get_runtime(request).settings.brands]
+    return render(
+        request,
+        "queue.html",
+        browser,
+        page=shown,
+        rows=[(item, item_summary(item)) for item in shown.items],
+        page_number=page,
+        status=status,
+        brands=brand_choices(user, configured),
+        statuses=list(QueueStatus),
+        scoped=user.brands is not None,
+    )
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(
+    request: Request, item_id: ItemId, session: DbSession, browser: LoggedIn, user: CurrentUser
+) -> Response:
+    item = visible_item(session, user, item_id)
+    guidance = item_guidance(session, item, get_runtime(request).settings.brands)
+    return render(
+        request,
+        "item.html",
+        browser,
+        item=item,
+        details=item_details(item),
+        guidance=guidance,
+        reply_policy=REPLY_POLICY_TEXT[guidance.playbook.reply],
+    )

@@ -1,0 +1,118 @@
+"""What UI and API both show, loaded one way for both: a page of the queue within the user's
+brands, and one item the user may see, with the details its page lists.
+
+A brand outside the user's scope looks exactly like a brand without items, and such an item
+like one that does not exist: a scoped user learns nothing about the other brands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from monitor.access.users import can_see_brand
+from monitor.queue import QueueStatus, count_items, item_summary, list_items
+from monitor.storage.models import QueueItem, UserRecord
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class ItemNotFound(LookupError):
+    """No item with this id, or one of a brand the user may not see."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"Eintrag {item_id} nicht gefunden.")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    limit: int
+    offset: int
+    brand: str | None
+    """The brand filter applied: the one asked for, or a scoped user's first brand."""
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.limit
+        return following if following < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+def brand_choices(user: UserRecord, configured: list[str]) -> list[str]:
+    """The brands the user may filter by: their scope, else every configured brand."""
+    return list(user.brands) if user.brands is not None else configured
+
+
+def scoped_brand(user: UserRecord, brand: str | None) -> str | None:
+    """The brand filter within the user's scope. A scoped user who names none gets their
+    first brand: the queue queries filter by one brand at a time (for now)."""
+    if brand is None and user.brands:
+        return user.brands[0]
+    return brand
+
+
+def queue_page(
+    session: Session,
+    user: UserRecord,
+    status: QueueStatus | None = None,
+    brand: str | None = None,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+) -> QueuePage:
+    """Items the user may see, most urgent first, with the number of all that match."""
+    brand = scoped_brand(user, brand)
+    if user.brands is not None and (brand is None or not can_see_brand(user, brand)):
+        return QueuePage([], 0, limit, offset, brand)
+    items = list_items(session, status, limit, offset, brand)
+    return QueuePage(items, count_items(session, status, brand), limit, offset, brand)
+
+
+def visible_item(session: Session, user: UserRecord, item_id: int) -> QueueItem:
+    """The item, if it exists and the user may see its brand; `ItemNotFound` otherwise."""
+    item = session.get(QueueItem, item_id)
+    if item is None or not can_see_brand(user, item.brand):
+        raise ItemNotFound(item_id)
+    return item
+
+
+def item_details(item: QueueItem) -> dict[str, Any]:
+    """The item's summary plus what its page shows: author, metrics, matched terms, every
+    score with its reasons, and the reasons for category and action."""
+    post = item.post
+    verdict = post.verdict
+    author = post.author
+    return {
+        **item_summary(item),
+        "author": None
+        if author is None
+        else {
+            "handle": author.handle,
+            "display_name": author.display_name,
+            "followers": author.followers,
+            "account_age_days": author.account_age_days,
+            "posts_last_24h": author.posts_last_24h,
+        },
+        "metrics": post.metrics,
+        "matched_brands": post.matched_brands,
+        "matched_keywords": post.matched_keywords,
+        "scores": [
+            {
+                "task": score.task,
+                "label": score.label,
+                "score": round(score.score, 4),
+                "reasons": score.reasons,
+                "model_version": score.model_version,
+            }
+            for score in post.scores
+        ],
+        "category_reasons": ((verdict.category or {}).get("reasons") or []) if verdict else [],
+        "action_reasons": ((verdict.action or {}).get("reasons") or []) if verdict else [],
+    }

@@ -1,0 +1,57 @@
+"""A team member in a real browser: log in, move through the queue by keyboard, open an item."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.browser.conftest import XSS_TEXT, DemoSite, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def press(driver: WebDriver, *keys: str) -> None:
+    for key in keys:
+        ActionChains(driver).send_keys(key).perform()
+
+
+def current_row(driver: WebDriver) -> str:
+    return driver.find_element(By.CSS_SELECTOR, "#queue tbody tr.current").get_attribute("data-id")
+
+
+def test_log_in_move_through_the_queue_and_open_an_item(
+    browser: WebDriver, demo_site: DemoSite
+) -> None:
+    browser.get(demo_site.url + "/")
+    assert "/login" in browser.current_url
+    browser.find_element(By.ID, "username").send_keys("agent")
+    browser.find_element(By.ID, "password").send_keys(demo_site.passwords["agent"], Keys.ENTER)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
+    ids = [row.get_attribute("data-id") for row in rows]
+    assert len(ids) > 3
+
+    press(browser, "j", "j", "j", "k")
+    assert current_row(browser) == ids[1]
+    press(browser, "x")
+    assert rows[1].find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected()
+    press(browser, "?")
+    assert browser.find_element(By.ID, "help").is_displayed()
+    press(browser, Keys.ESCAPE)
+    assert not browser.find_element(By.ID, "help").is_displayed()
+    save_screenshot(browser, "queue")
+
+    press(browser, "o")
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains(f"/items/{ids[1]}"))
+    assert browser.find_element(By.CSS_SELECTOR, ".playbook h2").text.startswith("Playbook:")
+    save_screenshot(browser, "item")
+
+    browser.get(f"{demo_site.url}/items/{demo_site.xss_item}")
+    assert browser.find_element(By.ID, "post-text").text == XSS_TEXT
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
