@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monitor.queue.intake import enqueue
     from monitor.queue.present import item_summary
-    from monitor.queue.queries import count_items, list_items
+    from monitor.queue.priority import Sort
+    from monitor.queue.queries import QueueFilter, count_items, list_items
     from monitor.queue.states import QueueStatus, TransitionError, check_transition
     from monitor.queue.workflow import mark_deleted, move
 
@@ -24,12 +25,16 @@ _EXPORTS = {
     "enqueue": "intake",
     "list_items": "queries",
     "count_items": "queries",
+    "QueueFilter": "queries",
+    "Sort": "priority",
     "item_summary": "present",
     "move": "workflow",
     "mark_deleted": "workflow",
 }
 __all__ = [
+    "QueueFilter",
     "QueueStatus",
+    "Sort",
     "TransitionError",
     "check_transition",
     "count_items",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -136,10 +137,22 @@ class Score(Base):
 
 
 class QueueItem(Base):
-    """A flagged post waiting for the social media team; `due_at` is its SLA deadline."""
+    """A flagged post waiting for the social media team; `due_at` is its SLA deadline.
+
+    The indexes serve the queue's two orders (`monitor.queue.queries`) with and without a
+    status, and the SLA filters; category and action are copied from the verdict so that
+    filtering on them needs no JSON."""
 
     __tablename__ = "queue_items"
-    __table_args__ = (Index("ix_queue_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_queue_urgent", text("priority DESC"), "due_at", "id"),
+        Index("ix_queue_status_urgent", "status", text("priority DESC"), "due_at", "id"),
+        Index("ix_queue_waiting", "waiting_since", "id"),
+        Index("ix_queue_status_waiting", "status", "waiting_since", "id"),
+        Index("ix_queue_due", "due_at"),
+        Index("ix_queue_brand", "brand"),
+        Index("ix_queue_category", "category"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
@@ -157,9 +170,19 @@ class QueueItem(Base):
         default=QueueStatus.NEW,
     )
     priority: Mapped[int] = mapped_column(Integer)
+    """`monitor.queue.priority.rate`; its band is a range of it."""
+    category: Mapped[str | None] = mapped_column(String(32))
+    """The triage category's label; None for posts judged before the triage."""
+    action: Mapped[str | None] = mapped_column(String(32))
     reasons: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    waiting_since: Mapped[datetime]
+    """When the SLA clock started (the post, or its fetch if the post claims a later time)."""
     due_at: Mapped[datetime]
+    sla_near_at: Mapped[datetime]
+    """From here to `due_at` the item is "near" its deadline."""
+    sla_breached_at: Mapped[datetime | None]
+    """When `monitor.queue.sla.record_breaches` found it overdue; set once, never cleared."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[PostRecord] = relationship(back_populates="queue_item")
