@@ -96,16 +96,23 @@ def score(post: PostRecord, task: str = "sentiment", **fields: Any) -> Score:
 
 def queue_item(post: PostRecord | None = None, **fields: Any) -> QueueItem:
     """A new queue item as the pipeline leaves it: the post (default `stored_post()`) with its
-    three scores, due 24 hours after it was posted."""
+    three scores, its SLA clock started when it was posted, due 24 hours later (or at
+    `due_at`), near its deadline in the last quarter of that window."""
     if post is None:
         post = stored_post()
         for task in ("sentiment", "offensive", "troll"):
             score(post, task)
+    waiting_since = fields.pop("waiting_since", post.created_at)
+    due_at = fields.pop("due_at", waiting_since + timedelta(hours=24))
     defaults: dict[str, Any] = {
         "brand": (post.matched_brands or ["Deutsche Bahn"])[0],
         "status": "new",
         "priority": 40,
+        "category": "complaint",
+        "action": "reply",
         "reasons": ["Negativ (85%)", "Schlagworte: unzumutbar"],
-        "due_at": post.created_at + timedelta(hours=24),
+        "waiting_since": waiting_since,
+        "due_at": due_at,
+        "sla_near_at": due_at - (due_at - waiting_since) / 4,
     }
     return QueueItem(post=post, **{**defaults, **fields})

@@ -45,7 +45,9 @@ def test_classify_and_the_queue_agree_on_every_demo_post(judge: Judge, tmp_path:
     }
     db = Database(sqlite_url(tmp_path))
     db.migrate()
-    report = Pipeline(db, judge, SlaClock(SlaSettings())).poll(ReplayConnector("replay", demo_feed_dir()))
+    report = Pipeline(db, judge, SlaClock(SlaSettings())).poll(
+        ReplayConnector("replay", demo_feed_dir())
+    )
     with db.transaction() as session:
         posts = session.query(PostRecord).all()
         stored = {

@@ -43,6 +43,14 @@ class QueueFilter:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     """The moment SLA states are judged at."""
 
+    def __post_init__(self) -> None:
+        """Strings from a form or the command line become their enums; a wrong one raises
+        ValueError naming it."""
+        for name, kind in (("status", QueueStatus), ("band", Band), ("sla", SlaState)):
+            if (value := getattr(self, name)) is not None:
+                object.__setattr__(self, name, kind(value))
+        object.__setattr__(self, "sort", Sort(self.sort))
+
     def conditions(self) -> list[ColumnElement[bool]]:
         equal = {
             QueueItem.brand: self.brand,
