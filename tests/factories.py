@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Author, Post
-from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score
+from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, VerdictRecord
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 """Monday, 8:00 in Berlin: the morning rush."""
@@ -71,6 +71,7 @@ def stored_post(text: str = COMPLAINT, **fields: Any) -> PostRecord:
         "author": author_record(),
         "matched_brands": ["Deutsche Bahn"],
         "matched_keywords": ["unzumutbar"],
+        "metrics": {},
     }
     return PostRecord(text=text, **{**defaults, **fields})
 
@@ -116,3 +117,17 @@ def queue_item(post: PostRecord | None = None, **fields: Any) -> QueueItem:
         "sla_near_at": due_at - (due_at - waiting_since) / 4,
     }
     return QueueItem(post=post, **{**defaults, **fields})
+
+
+def verdict(post: PostRecord, category: str = "complaint", **fields: Any) -> VerdictRecord:
+    """The stored verdict that queued `post`: a complaint to answer publicly, priority 40."""
+    defaults: dict[str, Any] = {
+        "flagged": True,
+        "priority": 40,
+        "brand": (post.matched_brands or ["Deutsche Bahn"])[0],
+        "reasons": ["Negativ (85%)"],
+        "category": {"label": category, "confidence": 0.9, "reasons": []},
+        "action": {"label": "reply", "escalate_to": None, "reasons": []},
+        "guideline": category,
+    }
+    return VerdictRecord(post=post, **{**defaults, **fields})
