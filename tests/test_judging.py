@@ -11,8 +11,8 @@ from monitor.classify import classify_lines
 from monitor.judging import Judge
 from monitor.pipeline import Pipeline
 from monitor.queue import item_summary
-from monitor.scoring import Scorer
 from monitor.queue.sla import SlaClock
+from monitor.scoring import Scorer
 from monitor.settings import SlaSettings, default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord
