@@ -18,7 +18,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -140,13 +139,14 @@ class QueueItem(Base):
     """A flagged post waiting for the social media team; `due_at` is its SLA deadline.
 
     The indexes serve the queue's two orders (`monitor.queue.queries`) with and without a
-    status, and the SLA filters; category and action are copied from the verdict so that
+    status (read backwards for "priority DESC", sorted by deadline within each priority),
+    and the SLA filters; category and action are copied from the verdict so that
     filtering on them needs no JSON."""
 
     __tablename__ = "queue_items"
     __table_args__ = (
-        Index("ix_queue_urgent", text("priority DESC"), "due_at", "id"),
-        Index("ix_queue_status_urgent", "status", text("priority DESC"), "due_at", "id"),
+        Index("ix_queue_urgent", "priority", "due_at", "id"),
+        Index("ix_queue_status_urgent", "status", "priority", "due_at", "id"),
         Index("ix_queue_waiting", "waiting_since", "id"),
         Index("ix_queue_status_waiting", "status", "waiting_since", "id"),
         Index("ix_queue_due", "due_at"),

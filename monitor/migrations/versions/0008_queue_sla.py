@@ -58,11 +58,11 @@ def upgrade() -> None:
         for column in ("waiting_since", "sla_near_at"):
             batch.alter_column(column, existing_type=sa.DateTime(timezone=True), nullable=False)
         batch.drop_index("ix_queue_status_priority")
-    op.create_index("ix_queue_urgent", "queue_items", [sa.text("priority DESC"), "due_at", "id"])
+    op.create_index("ix_queue_urgent", "queue_items", ["priority", "due_at", "id"])
     op.create_index(
         "ix_queue_status_urgent",
         "queue_items",
-        ["status", sa.text("priority DESC"), "due_at", "id"],
+        ["status", "priority", "due_at", "id"],
     )
     op.create_index("ix_queue_waiting", "queue_items", ["waiting_since", "id"])
     op.create_index("ix_queue_status_waiting", "queue_items", ["status", "waiting_since", "id"])
