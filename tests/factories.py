@@ -109,6 +109,7 @@ def queue_item(post: PostRecord | None = None, **fields: Any) -> QueueItem:
         "brand": (post.matched_brands or ["Deutsche Bahn"])[0],
         "status": "new",
         "priority": 40,
+        "platform": post.platform,
         "category": "complaint",
         "action": "reply",
         "reasons": ["Negativ (85%)", "Schlagworte: unzumutbar"],

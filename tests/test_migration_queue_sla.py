@@ -42,7 +42,7 @@ def test_queued_items_are_backfilled_and_the_schema_matches_the_models(
                 "INSERT INTO verdicts (post_id, flagged, priority, reasons, matches, thresholds,"
                 " scores, spam, models, category, action, judged_at)"
                 " VALUES (1, true, 80, '[]', '{}', '{}', '{}', '{}', '{}',"
-                " '{\"label\": \"crisis\"}', '{\"label\": \"escalate\"}', :posted)"
+                ' \'{"label": "crisis"}\', \'{"label": "escalate"}\', :posted)'
             ),
             {"posted": POSTED},
         )

@@ -25,6 +25,7 @@ def enqueue(
         brand=verdict.brand or "",
         status=QueueStatus.NEW,
         priority=verdict.priority,
+        platform=post.platform,
         category=(verdict.category or {}).get("label"),
         action=(verdict.action or {}).get("label"),
         reasons=verdict.reasons,

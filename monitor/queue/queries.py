@@ -54,13 +54,12 @@ class QueueFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         equal = {
             QueueItem.brand: self.brand,
+            QueueItem.platform: self.platform,
             QueueItem.status: self.status,
             QueueItem.category: self.category,
             QueueItem.action: self.action,
         }
         where = [column == value for column, value in equal.items() if value is not None]
-        if self.platform is not None:
-            where.append(QueueItem.post.has(PostRecord.platform == self.platform))
         if self.band is not None:
             where.append(QueueItem.priority.between(*band_range(self.band)))
         if self.sla is not None:
@@ -88,18 +87,27 @@ def list_items(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[QueueItem]:
-    """One page of matching items with their posts, scores and verdicts, in the filter's order."""
+    """One page of matching items with their posts, scores and verdicts, in the filter's order.
+
+    The page's ids come from an index alone (see `QueueItem`); only its rows are read."""
     query = query or QueueFilter()
+    ids = list(
+        session.scalars(
+            select(QueueItem.id)
+            .where(*query.conditions())
+            .order_by(*ORDER[query.sort])
+            .limit(limit)
+            .offset(offset)
+        )
+    )
     post = joinedload(QueueItem.post)
-    statement = (
+    rows = session.scalars(
         select(QueueItem)
         .options(post.selectinload(PostRecord.scores), post.selectinload(PostRecord.verdict))
-        .where(*query.conditions())
-        .order_by(*ORDER[query.sort])
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(session.scalars(statement).unique())
+        .where(QueueItem.id.in_(ids))
+    ).unique()
+    by_id = {item.id: item for item in rows}
+    return [by_id[item_id] for item_id in ids]
 
 
 def count_items(session: Session, query: QueueFilter | None = None) -> int:

@@ -135,23 +135,23 @@ class Score(Base):
     post: Mapped[PostRecord] = relationship(back_populates="scores")
 
 
+FILTERED = ("status", "brand", "platform", "category", "action", "sla_near_at")
+"""Filtered columns of queue_items besides the priority and deadline."""
+
+
 class QueueItem(Base):
     """A flagged post waiting for the social media team; `due_at` is its SLA deadline.
 
-    The indexes serve the queue's two orders (`monitor.queue.queries`) with and without a
-    status (read backwards for "priority DESC", sorted by deadline within each priority),
-    and the SLA filters; category and action are copied from the verdict so that
-    filtering on them needs no JSON."""
+    Platform, category and action are copied from the post and its verdict, so that the
+    queue's filters need no join and no JSON. Each of the two indexes holds one of the
+    queue's orders (`monitor.queue.queries.ORDER`, read backwards for "priority DESC") and
+    every filtered column: a page of ids and its count are read from the index alone, without
+    touching the table, however the list is filtered (`make bench`: 100,000 items)."""
 
     __tablename__ = "queue_items"
     __table_args__ = (
-        Index("ix_queue_urgent", "priority", "due_at", "id"),
-        Index("ix_queue_status_urgent", "status", "priority", "due_at", "id"),
-        Index("ix_queue_waiting", "waiting_since", "id"),
-        Index("ix_queue_status_waiting", "status", "waiting_since", "id"),
-        Index("ix_queue_due", "due_at"),
-        Index("ix_queue_brand", "brand"),
-        Index("ix_queue_category", "category"),
+        Index("ix_queue_urgent", "priority", "due_at", "id", *FILTERED),
+        Index("ix_queue_waiting", "waiting_since", "id", "priority", "due_at", *FILTERED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +171,7 @@ class QueueItem(Base):
     )
     priority: Mapped[int] = mapped_column(Integer)
     """`monitor.queue.priority.rate`; its band is a range of it."""
+    platform: Mapped[str] = mapped_column(String(32))
     category: Mapped[str | None] = mapped_column(String(32))
     """The triage category's label; None for posts judged before the triage."""
     action: Mapped[str | None] = mapped_column(String(32))

@@ -1,4 +1,4 @@
-"""queue items: SLA clock start, near and breach times, category and action; queue indexes
+"""queue items: SLA clock start, near and breach times, platform, category and action; indexes
 
 Revision ID: 0008
 Revises: 0007
@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 Existing items keep their deadline; their clock start is their post's (or its fetch, if
 earlier), they turn "near" in the last quarter of their window, and their category and action
-are copied from the stored verdict (None for posts judged before the triage).
+are copied from the stored verdict (None for posts judged before the triage), the platform from
+the post.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+FILTERED = ("status", "brand", "platform", "category", "action", "sla_near_at")
 NEAR_SHARE = 0.25
 """The default `[sla] near`."""
 
@@ -29,12 +31,14 @@ ITEMS = sa.table(
     sa.column("due_at", sa.DateTime(timezone=True)),
     sa.column("waiting_since", sa.DateTime(timezone=True)),
     sa.column("sla_near_at", sa.DateTime(timezone=True)),
+    sa.column("platform", sa.String(32)),
     sa.column("category", sa.String(32)),
     sa.column("action", sa.String(32)),
 )
 POSTS = sa.table(
     "posts",
     sa.column("id", sa.Integer()),
+    sa.column("platform", sa.String(32)),
     sa.column("created_at", sa.DateTime(timezone=True)),
     sa.column("fetched_at", sa.DateTime(timezone=True)),
 )
@@ -48,6 +52,7 @@ VERDICTS = sa.table(
 
 def upgrade() -> None:
     with op.batch_alter_table("queue_items") as batch:
+        batch.add_column(sa.Column("platform", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("category", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("action", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("waiting_since", sa.DateTime(timezone=True), nullable=True))
@@ -55,20 +60,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("sla_breached_at", sa.DateTime(timezone=True), nullable=True))
     _backfill()
     with op.batch_alter_table("queue_items") as batch:
+        batch.alter_column("platform", existing_type=sa.String(length=32), nullable=False)
         for column in ("waiting_since", "sla_near_at"):
             batch.alter_column(column, existing_type=sa.DateTime(timezone=True), nullable=False)
         batch.drop_index("ix_queue_status_priority")
-    op.create_index("ix_queue_urgent", "queue_items", ["priority", "due_at", "id"])
+    op.create_index("ix_queue_urgent", "queue_items", ["priority", "due_at", "id", *FILTERED])
     op.create_index(
-        "ix_queue_status_urgent",
+        "ix_queue_waiting",
         "queue_items",
-        ["status", "priority", "due_at", "id"],
+        ["waiting_since", "id", "priority", "due_at", *FILTERED],
     )
-    op.create_index("ix_queue_waiting", "queue_items", ["waiting_since", "id"])
-    op.create_index("ix_queue_status_waiting", "queue_items", ["status", "waiting_since", "id"])
-    op.create_index("ix_queue_due", "queue_items", ["due_at"])
-    op.create_index("ix_queue_brand", "queue_items", ["brand"])
-    op.create_index("ix_queue_category", "queue_items", ["category"])
 
 
 def _backfill() -> None:
@@ -77,6 +78,7 @@ def _backfill() -> None:
         sa.select(
             ITEMS.c.id,
             ITEMS.c.due_at,
+            POSTS.c.platform,
             POSTS.c.created_at,
             POSTS.c.fetched_at,
             VERDICTS.c.category,
@@ -91,6 +93,7 @@ def _backfill() -> None:
             sa.update(ITEMS)
             .where(ITEMS.c.id == row.id)
             .values(
+                platform=row.platform,
                 waiting_since=started,
                 sla_near_at=row.due_at - (row.due_at - started) * NEAR_SHARE,
                 category=(row.category or {}).get("label"),
@@ -100,20 +103,10 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
-    for name in (
-        "ix_queue_category",
-        "ix_queue_brand",
-        "ix_queue_due",
-        "ix_queue_status_waiting",
-        "ix_queue_waiting",
-        "ix_queue_status_urgent",
-        "ix_queue_urgent",
-    ):
-        op.drop_index(name, table_name="queue_items")
+    op.drop_index("ix_queue_waiting", table_name="queue_items")
+    op.drop_index("ix_queue_urgent", table_name="queue_items")
     with op.batch_alter_table("queue_items") as batch:
         batch.create_index("ix_queue_status_priority", ["status", "priority"])
-        batch.drop_column("sla_breached_at")
-        batch.drop_column("sla_near_at")
-        batch.drop_column("waiting_since")
-        batch.drop_column("action")
-        batch.drop_column("category")
+        for column in ("sla_breached_at", "sla_near_at", "waiting_since", "action", "category"):
+            batch.drop_column(column)
+        batch.drop_column("platform")
