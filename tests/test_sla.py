@@ -84,6 +84,16 @@ def test_an_item_turns_near_in_the_last_quarter_of_its_window() -> None:
     assert due_at - near_at == timedelta(minutes=15)
 
 
+def near(start: datetime, band: Band) -> datetime:
+    return SlaClock(SlaSettings()).deadline(start, band)[1].astimezone(BERLIN)
+
+
+def test_near_counts_business_time_too_not_the_night_before_opening() -> None:
+    assert near(at(2026, 11, 23, 6, 0), Band.CRITICAL) == at(2026, 11, 23, 8, 45)
+    # capped at Saturday 17:00: near in the cap's last quarter, not on Monday
+    assert near(at(2026, 11, 27, 17, 0), Band.HIGH) == at(2026, 11, 28, 11, 0)
+
+
 def test_other_business_hours_and_time_zone() -> None:
     vienna = ZoneInfo("Europe/Vienna")
     start = datetime(2026, 11, 23, 16, 0, tzinfo=vienna)

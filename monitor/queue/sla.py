@@ -3,9 +3,9 @@
 A deadline counts the hours of its priority band in business hours (open days and hours in
 the configured time zone, without the public holidays of one Bundesland), but never lies more
 than `max_hours` on the wall clock after the post: the source articles promise a first answer
-within 24 hours, weekend or not. Each item stores its deadline and the moment it turns "near",
-so that the SLA state is a comparison SQL can filter and count on
-(`monitor.queue.queries`); `monitor.queue.breaches` records each breach once.
+within 24 hours, weekend or not. Each item stores its deadline and the moment it turns "near"
+(in the last quarter of its window, by default), so that the SLA state is a comparison SQL can
+filter and count on (`monitor.queue.queries`); `monitor.queue.breaches` records each breach once.
 """
 
 from __future__ import annotations
@@ -47,12 +47,18 @@ class SlaClock:
         self.days = frozenset(WEEKDAYS.index(day) for day in settings.days)
 
     def deadline(self, start: datetime, band: Band) -> tuple[datetime, datetime]:
-        """`(due_at, near_at)` for an item whose clock starts at `start` (aware)."""
-        hours: float = getattr(self.settings.hours, band.value)
+        """`(due_at, near_at)` for an item whose clock starts at `start` (aware).
+
+        Both are the earlier of two clocks: business time (near after the first 75 % of the
+        band's business hours, not at night before opening) and the wall-clock cap (near in
+        its last quarter, for a post whose business deadline lies after the weekend)."""
+        work = timedelta(hours=getattr(self.settings.hours, band.value))
+        share = self.settings.near
         start = start.astimezone(UTC)
-        capped = start + timedelta(hours=self.settings.max_hours)
-        due = min(self.business_deadline(start, timedelta(hours=hours)), capped)
-        return due, due - (due - start) * self.settings.near
+        cap = timedelta(hours=self.settings.max_hours)
+        due = min(self.business_deadline(start, work), start + cap)
+        near = min(self.business_deadline(start, work * (1 - share)), start + cap * (1 - share))
+        return due, near
 
     def business_deadline(self, start: datetime, work: timedelta) -> datetime:
         """`start` plus `work` counted only in business hours."""
