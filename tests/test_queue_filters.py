@@ -165,7 +165,11 @@ def test_queue_list_filters_on_category_sla_and_sorts_by_waiting(
         "late",
     ]
     [crisis] = listed("--category", "crisis")
-    assert (crisis["band"], crisis["sla"], crisis["action"]) == ("critical", "overdue", "escalate")
+    assert (crisis["platform_id"], crisis["band"], crisis["sla"]) == (
+        "crisis",
+        "critical",
+        "overdue",
+    )
     assert [item["platform_id"] for item in listed("--sort", "waiting", "--limit", "2")] == [
         "late",
         "gone",

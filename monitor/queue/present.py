@@ -27,8 +27,6 @@ def item_summary(item: QueueItem, now: datetime | None = None) -> dict[str, obje
         "troll_score": round(troll.score, 4) if troll else None,
         "reasons": item.reasons,
         **triage_summary(item.post.verdict),
-        "category": item.category,  # the copies the queue filters on
-        "action": item.action,
         "url": item.post.url,
         "created_at": item.post.created_at.isoformat(),
         "waiting_since": item.waiting_since.isoformat(),
