@@ -51,12 +51,15 @@ def _labelled(stems: str) -> re.Pattern[str]:
     """A reference number after its label; the match's `value` group is the number itself."""
     return re.compile(
         rf"(?<!\w)(?:{stems})(?:nummer|-?nr\.?|-?id)?(?:\s*(?:nr\.?|nummer|#|:))*\s*"
-        r"(?P<value>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{3,}(?<!-))(?!\w)",
+        # the number starts after a space, sign or label ending, never inside a word
+        # ("PaketFix24" is a shop, not a parcel)
+        r"(?<=[\s#:.rd-])(?P<value>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{3,}(?<!-))(?!\w)",
         re.IGNORECASE,
     )
 
 
 _MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 15
+_SERVICE_PREFIXES = ("0800", "0180", "0900", "0137", "0138", "49800", "49180", "0049800")
 
 # Earlier patterns win where spans overlap: a labelled contract number is not also a phone.
 _PATTERNS: tuple[tuple[PersonalDataKind, re.Pattern[str]], ...] = (
@@ -71,10 +74,18 @@ _PATTERNS: tuple[tuple[PersonalDataKind, re.Pattern[str]], ...] = (
         PersonalDataKind.EMAIL,
         re.compile(r"(?P<value>[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})(?!\w)", re.IGNORECASE),
     ),
-    (PersonalDataKind.ORDER_NUMBER, _labelled(r"bestell(?:ung)?|auftrags?|order")),
+    (
+        PersonalDataKind.ORDER_NUMBER,
+        _labelled(r"bestell(?:ung)?|auftrags?|order|buchungs?|reservierungs?"),
+    ),
     (
         PersonalDataKind.TRACKING_NUMBER,
         _labelled(r"sendungs?(?:verfolgungs)?|tracking|paket|lieferungs?"),
+    ),
+    (
+        # DHL's formats identify a parcel without any label
+        PersonalDataKind.TRACKING_NUMBER,
+        re.compile(r"(?<![A-Za-z0-9])(?P<value>JJD\d{10,}|00340\d{10,17})(?!\d)"),
     ),
     (PersonalDataKind.CUSTOMER_NUMBER, _labelled(r"kunden|kd\.?-?")),
     (PersonalDataKind.CONTRACT_NUMBER, _labelled(r"vertrags?(?:konto)?")),
@@ -87,7 +98,9 @@ _PATTERNS: tuple[tuple[PersonalDataKind, re.Pattern[str]], ...] = (
         re.compile(
             r"(?P<value>(?<!\w)[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|allee|platz"
             r"|ring|damm|ufer|chaussee)\s+\d{1,4}\s?[a-z]?(?!\w)(?:,?\s+\d{5}\s+[A-ZÄÖÜ][\wäöüß-]+)?"
-            r"|(?<!\w)Postfach\s+\d[\d ]{2,}\d)"
+            r"|(?<!\w)Postfach\s+\d[\d ]{2,}\d"
+            r"|(?<!\w)(?:Am|An der|Im|In der|Auf der|Zum|Zur) [A-ZÄÖÜ][\wäöüß-]+ \d{1,4}[a-z]?"
+            r",? \d{5}(?!\d))"
         ),
     ),
 )
@@ -99,13 +112,17 @@ def find_personal_data(text: str) -> list[PersonalData]:
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span("value")
-            if kind is PersonalDataKind.PHONE and not _phone_length(match["value"]):
+            if kind is PersonalDataKind.PHONE and not _personal_phone(match["value"]):
                 continue
             if not any(start < other.end and other.start < end for other in found):
                 found.append(PersonalData(kind, start, end, text[start:end]))
     return sorted(found, key=lambda data: data.start)
 
 
-def _phone_length(candidate: str) -> bool:
-    """Phone numbers have 7 to 15 digits; fewer is a year or a price, more an account."""
-    return _MIN_PHONE_DIGITS <= sum(ch.isdigit() for ch in candidate) <= _MAX_PHONE_DIGITS
+def _personal_phone(candidate: str) -> bool:
+    """Phone numbers have 7 to 15 digits (fewer is a year or a price, more an account); a
+    company's service line (0800, 0180x, 0900, 0137/0138) is nobody's personal number."""
+    digits = "".join(ch for ch in candidate if ch.isdigit())
+    if digits.startswith(_SERVICE_PREFIXES):
+        return False
+    return _MIN_PHONE_DIGITS <= len(digits) <= _MAX_PHONE_DIGITS

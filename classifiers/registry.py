@@ -73,7 +73,21 @@ def list_models() -> list[ModelInfo]:
                 eval=dict(figures.get("eval", {})),
             )
         )
-    return sorted(infos, key=lambda info: info.name)
+    return sorted([*infos, _triage_info()], key=lambda info: info.name)
+
+
+def _triage_info() -> ModelInfo:
+    """The triage bundle: not a text classifier, but a model the pipeline runs all the same."""
+    from classifiers.triage import BUNDLED_DIR as TRIAGE_DIR
+
+    config = read_config(TRIAGE_DIR)
+    return ModelInfo(
+        name="triage",
+        task="triage",
+        model_version=str(config["model_version"]),
+        path=TRIAGE_DIR,
+        eval=dict(config.get("eval", {})),
+    )
 
 
 def _load(spec: str, task: str) -> TextClassifier:

@@ -31,6 +31,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from classifiers.base import ModelLoadError, Prediction, read_config
+from classifiers.personal_data import GERMAN_NAMES, PersonalDataKind, find_personal_data
 from classifiers.spam import spam_reasons
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, fold, word_alternatives
 
@@ -285,42 +286,12 @@ def _as_written(hit: str, text: str) -> str:
 
 # --- personal data ----------------------------------------------------------------------------
 
-PERSONAL_DATA: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
-    (
-        "Sendungsnummer",
-        re.compile(r"\bJJD\d{10,}\b|\b00340\d{10,17}\b|(?i:sendung\w*\s*[:#]?\s*\d{8,})"),
-    ),
-    (
-        "Auftrags- oder Buchungsnummer",
-        re.compile(
-            r"(?i:auftrag|buchung|bestell|vorgang|reservierung)\w*\.?\s*[:#]?\s*"
-            r"(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9-]{3,}(?: \d{3,})*\b"
-        ),
-    ),
-    ("Kundennummer", re.compile(r"(?i:kunden(?:nummer|nr\.?)\s*[:#]?\s*\d[\d ]{4,})")),
-    (
-        "Vertrags- oder Kartennummer",
-        re.compile(r"\b(?i:(?:vertrags|karten)?nummer\s*[:#]?\s*\d[\d ]{7,})"),
-    ),
-    (
-        "Telefonnummer",
-        re.compile(r"(?:\+49|0049|\b0)\s?1[5-7]\d[\s/-]?\d[\d\s-]{5,}\d|\b0\d{2,4}[\s/-]\d{5,}"),
-    ),
-    ("E-Mail-Adresse", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]*[a-z]{2,}", re.IGNORECASE)),
-    (
-        "Adresse",
-        re.compile(
-            r"\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|str\.|weg|gasse|platz|allee|ring|damm)\s+\d+[a-z]?\b"
-            r"|\b(?:Am|An der|Im|In der) [A-ZÄÖÜ]\w+ \d+[a-z]?,? \d{5}\b"
-        ),
-    ),
-)
-
 
 def personal_data(text: str) -> list[str]:
-    """The kinds of personal data in the post (German names), in a fixed order."""
-    return [name for name, pattern in PERSONAL_DATA if pattern.search(text)]
+    """The kinds of personal data in the post (German names), in a fixed order: the same
+    detector the draft checker uses, so a post and a reply are judged alike."""
+    kinds = {found.kind for found in find_personal_data(text)}
+    return [GERMAN_NAMES[kind] for kind in PersonalDataKind if kind in kinds]
 
 
 # --- inputs and features ----------------------------------------------------------------------

@@ -283,7 +283,7 @@ def queue_list(
     from monitor.queue import QueueFilter, count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
-    query = QueueFilter(brand, platform, status, category, action, band, sla, sort=sort)
+    query = QueueFilter(brand, platform, status, category, action, band=band, sla=sla, sort=sort)
     with database_session(config) as session:
         listed = list_items(session, query, limit, offset)
         items = [item_summary(item, query.now) for item in listed]
@@ -385,11 +385,23 @@ def models_list() -> None:
     table = Table("name", "task", "model_version", "eval figures")
     for info in list_models():
         figures = "; ".join(
-            f"{name}: micro-F1 {f['micro_f1']:.3f}, macro-F1 {f['macro_f1']:.3f}"
+            f"{name}: "
+            + ", ".join(f"{label} {f[key]:.3f}" for key, label in FIGURE_LABELS.items() if key in f)
             for name, f in info.eval.items()
         )
         table.add_row(info.name, info.task, info.model_version, figures)
     out.print(table)
+
+
+FIGURE_LABELS = {
+    "micro_f1": "micro-F1",
+    "macro_f1": "macro-F1",
+    "category_macro_f1": "category macro-F1",
+    "action_accuracy": "action accuracy",
+    "troll_f1": "troll F1",
+    "threat_recall": "threat recall",
+}
+"""The model-card figures `models list` shows, in this order."""
 
 
 @app.command()

@@ -19,6 +19,7 @@ from monitor.settings import Settings, load_settings
 if TYPE_CHECKING:
     from monitor.judging import Judge
     from monitor.pipeline import Pipeline
+    from monitor.queue.drafts import DraftChecker
     from monitor.sources import SourcePlan
     from monitor.storage.database import Database
 
@@ -58,6 +59,16 @@ class Runtime:
         from monitor.pipeline import Pipeline
 
         return Pipeline.from_settings(self.settings, self.database)
+
+    @cached_property
+    def draft_checker(self) -> DraftChecker:
+        """The draft checker workflow operations run on every saved reply (loads the
+        offensive-language model)."""
+        from classifiers.registry import load_classifier
+        from monitor.queue.drafts import DraftChecker
+
+        offensive = load_classifier(self.settings.classifiers.offensive, "offensive")
+        return DraftChecker(self.settings.brands, offensive)
 
     def source_plan(self) -> SourcePlan:
         """The enabled sources that can run, with their schedule, and those that cannot."""

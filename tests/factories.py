@@ -13,7 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Author, Post
-from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, VerdictRecord
+from monitor.access.roles import Role
+from monitor.storage.models import (
+    AuthorRecord,
+    PostRecord,
+    QueueItem,
+    Score,
+    UserRecord,
+    VerdictRecord,
+)
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 """Monday, 8:00 in Berlin: the morning rush."""
@@ -132,3 +140,11 @@ def verdict(post: PostRecord, category: str = "complaint", **fields: Any) -> Ver
         "guideline": category,
     }
     return VerdictRecord(post=post, **{**defaults, **fields})
+
+
+def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:
+    """An active team member who cannot log in (no password hashed: argon2 is slow on purpose).
+
+    `rufwacht users add` and the login tests use `monitor.access.users.add_user` instead."""
+    defaults: dict[str, Any] = {"password_hash": "-", "active": True, "on_shift": False}
+    return UserRecord(name=name, role=Role(role), **{**defaults, **fields})

@@ -1,4 +1,4 @@
-"""Migration 0008: items queued before it keep their deadline and gain SLA times and triage."""
+"""Migration 0009: items queued before it keep their deadline and gain SLA times and triage."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_queued_items_are_backfilled_and_the_schema_matches_the_models(
     fresh_db_url: str,
 ) -> None:
     db = Database(fresh_db_url)
-    upgrade(db, "0007")
+    upgrade(db, "0008")
     with db.engine.begin() as connection:
         connection.execute(
             text(

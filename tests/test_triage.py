@@ -194,15 +194,13 @@ def test_reasons_are_german_and_every_triage_names_its_model() -> None:
     ("text", "kinds"),
     [
         ("Neue IBAN wäre DE89 3704 0044 0532 0130 00", ["IBAN"]),
-        ("Kundennr. 7704 3318, ruft mich an: 0157 22348811", ["Kundennummer", "Telefonnummer"]),
-        (
-            "Auftragsnummer 4K7PQ2, Mail an k.berg@example.de",
-            [
-                "Auftrags- oder Buchungsnummer",
-                "E-Mail-Adresse",
-            ],
-        ),
-        ("Lieferung bitte an Hauptstraße 22 in Mainz", ["Adresse"]),
+        ("Kundennr. 7704 3318, ruft mich an: 0157 22348811", ["Telefonnummer", "Kundennummer"]),
+        ("Auftragsnummer 4K7PQ2, Mail an k.berg@example.de", ["E-Mail-Adresse", "Bestellnummer"]),
+        ("Buchungsnr. 7HQX2P, Sitzplatz bitte umbuchen", ["Bestellnummer"]),
+        ("kann ich bei JJD000390007881234567 noch umleiten?", ["Sendungsnummer"]),
+        ("Lieferung bitte an Hauptstraße 22 in Mainz", ["Postanschrift"]),
+        ("Alle die Hotline 0800 330 1000 anrufen!", []),
+        ("Jetzt bei PaketFix24 registrieren", []),
         ("ICE 578 um 10:40 Uhr, 49,99 € abgebucht, @DB_Bahn, seit 2019 Kunde", []),
     ],
 )

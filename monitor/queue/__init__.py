@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from monitor.queue.priority import Sort
     from monitor.queue.queries import QueueFilter, count_items, list_items
     from monitor.queue.states import QueueStatus, TransitionError, check_transition
-    from monitor.queue.workflow import mark_deleted, move
+    from monitor.queue.workflow import StaleItemError, WorkflowError, mark_deleted, move
 
 _EXPORTS = {
     "QueueStatus": "states",
@@ -30,12 +30,16 @@ _EXPORTS = {
     "item_summary": "present",
     "move": "workflow",
     "mark_deleted": "workflow",
+    "StaleItemError": "workflow",
+    "WorkflowError": "workflow",
 }
 __all__ = [
     "QueueFilter",
     "QueueStatus",
     "Sort",
+    "StaleItemError",
     "TransitionError",
+    "WorkflowError",
     "check_transition",
     "count_items",
     "enqueue",

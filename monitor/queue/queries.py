@@ -36,6 +36,7 @@ class QueueFilter:
     status: QueueStatus | None = None
     category: str | None = None
     action: str | None = None
+    assignee_id: int | None = None
     band: Band | None = None
     sla: SlaState | None = None
     visible_brands: Collection[str] | None = None
@@ -58,6 +59,7 @@ class QueueFilter:
             QueueItem.status: self.status,
             QueueItem.category: self.category,
             QueueItem.action: self.action,
+            QueueItem.assignee_id: self.assignee_id,
         }
         where = [column == value for column, value in equal.items() if value is not None]
         if self.band is not None:

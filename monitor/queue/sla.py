@@ -22,8 +22,11 @@ from monitor.settings import WEEKDAYS, SlaSettings
 if TYPE_CHECKING:  # the ORM costs the CLI's start-up 0.1 s; `queue list --sla` needs SlaState
     from monitor.storage.models import QueueItem
 
-WAITING = frozenset({QueueStatus.NEW})
-"""Statuses still waiting for a first answer: only their clock runs and only they breach."""
+WAITING = frozenset(
+    {QueueStatus.NEW, QueueStatus.ASSIGNED, QueueStatus.DRAFT, QueueStatus.AWAITING_APPROVAL}
+)
+"""Statuses still waiting for a first answer: only their clock runs and only they breach.
+Replied, closed, escalated (another team's clock) and deleted items have stopped theirs."""
 MAX_DAYS_AHEAD = 3660
 """A search for business hours gives up after ten years (a config with only holidays)."""
 

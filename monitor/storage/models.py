@@ -135,7 +135,7 @@ class Score(Base):
     post: Mapped[PostRecord] = relationship(back_populates="scores")
 
 
-FILTERED = ("status", "brand", "platform", "category", "action", "sla_near_at")
+FILTERED = ("status", "brand", "platform", "category", "action", "assignee_id", "sla_near_at")
 """Filtered columns of queue_items besides the priority and deadline."""
 
 
@@ -183,10 +183,24 @@ class QueueItem(Base):
     sla_near_at: Mapped[datetime]
     """From here to `due_at` the item is "near" its deadline."""
     sla_breached_at: Mapped[datetime | None]
-    """When `monitor.queue.sla.record_breaches` found it overdue; set once, never cleared."""
+    """When `monitor.queue.breaches.record_breaches` found it overdue; set once, never
+    cleared (not a change of the item: its `version` stays)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    """Optimistic lock: every change bumps it (an operation may bump it more than once; compare
+    for equality only), and an UPDATE naming an older one changes nothing
+    (`monitor.queue.workflow` turns that into `StaleItemError`)."""
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[datetime | None]
+    escalated_to: Mapped[str | None] = mapped_column(String(16))
+    """The `EscalationTeam` an escalated item went to."""
 
     post: Mapped[PostRecord] = relationship(back_populates="queue_item")
+    assignee: Mapped[UserRecord | None] = relationship()
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class VerdictRecord(Base):
@@ -327,3 +341,96 @@ class WebSession(Base):
     expires_at: Mapped[datetime]
 
     user: Mapped[UserRecord | None] = relationship()
+
+
+class AuditEntry(Base):
+    """One thing someone did to a queue item; written once, never changed or deleted.
+
+    The actor's name is copied, so the entry still says who it was after a rename; `actor_id`
+    is None for what the system did (intake, automatic assignment, upstream deletion)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DraftRecord(Base):
+    """A reply to a queue item, from first save to sending; a rejected one stays as it was and
+    the next save starts a new one."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    saved_reply_id: Mapped[int | None] = mapped_column(
+        ForeignKey("saved_replies.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    """A `monitor.queue.drafts.DraftStatus` value."""
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The draft checker's findings on `text` (`Finding.as_dict`)."""
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """Who approved or rejected it."""
+    decided_at: Mapped[datetime | None]
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    """A lead's written reason for approving despite a blocking finding."""
+    note: Mapped[str | None] = mapped_column(Text)
+    """The approver's note on a rejection."""
+    sent_via: Mapped[str | None] = mapped_column(String(16))
+    """A `monitor.queue.drafts.SendMode` value."""
+    sent_link: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    author: Mapped[UserRecord] = relationship(foreign_keys=[author_id])
+    approver: Mapped[UserRecord | None] = relationship(foreign_keys=[approver_id])
+
+
+class ReviewLabel(Base):
+    """A reviewer's decision on what the models said about an item's post: confirmed or
+    corrected, with the model version it concerns (training and evaluation data)."""
+
+    __tablename__ = "review_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewer_name: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(32))
+    """category, sentiment, troll or false_positive."""
+    model_label: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemPresence(Base):
+    """Who had an item open last and when, so the UI can say who is working on it now."""
+
+    __tablename__ = "item_presence"
+    __table_args__ = (UniqueConstraint("item_id", "user_id", name="uq_item_presence_item_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[UserRecord] = relationship()

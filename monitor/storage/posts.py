@@ -15,7 +15,7 @@ from connectors.base import Author, Post
 from monitor.storage.models import AuthorRecord, PostRecord
 
 
-def _insert(session: Session, table: Any) -> Any:
+def insert_on_conflict(session: Session, table: Any) -> Any:
     """An INSERT that understands ON CONFLICT (SQLite and PostgreSQL are supported)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -33,7 +33,7 @@ def upsert_author(session: Session, platform: str, author: Author) -> int:
         "followers": author.followers,
         "posts_last_24h": author.posts_last_24h,
     }
-    statement = _insert(session, AuthorRecord).values(**values)
+    statement = insert_on_conflict(session, AuthorRecord).values(**values)
     refreshed = {k: statement.excluded[k] for k in values if k not in ("platform", "key")}
     statement = statement.on_conflict_do_update(
         index_elements=["platform", "key"], set_=refreshed
@@ -90,7 +90,7 @@ def _insert_post(session: Session, source: str, post: Post) -> int | None:
     """The new row's id, or None when the post was stored before."""
     author_id = upsert_author(session, post.platform, post.author) if post.author else None
     statement = (
-        _insert(session, PostRecord)
+        insert_on_conflict(session, PostRecord)
         .values(
             platform=post.platform,
             platform_id=post.platform_id,

@@ -1,7 +1,7 @@
 """queue items: SLA clock start, near and breach times, platform, category and action; indexes
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 Existing items keep their deadline; their clock start is their post's (or its fetch, if
@@ -15,12 +15,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-FILTERED = ("status", "brand", "platform", "category", "action", "sla_near_at")
+FILTERED = ("status", "brand", "platform", "category", "action", "assignee_id", "sla_near_at")
 NEAR_SHARE = 0.25
 """The default `[sla] near`."""
 
