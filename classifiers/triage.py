@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from safetensors.numpy import load_file
@@ -34,6 +35,11 @@ from classifiers.base import ModelLoadError, Prediction, read_config
 from classifiers.personal_data import GERMAN_NAMES, PersonalDataKind, find_personal_data
 from classifiers.spam import spam_reasons
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, fold, word_alternatives
+
+if TYPE_CHECKING:  # scipy, scikit-learn and torch load with the model, not with this module
+    import scipy.sparse as sp
+
+    from classifiers.ngram import Featuriser
 
 FORMAT = "rufwacht-triage"
 WEIGHTS_FILE = "weights.safetensors"
@@ -385,15 +391,59 @@ class LinearSoftmax:
         logits = ((features - self.mean) / self.scale) @ self.weight.T + self.bias
         if allowed is not None:
             logits = np.where(np.isin(self.labels, list(allowed)), logits, -np.inf)
-        logits = logits - logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=-1, keepdims=True)
+        return softmax(logits)
 
     def contributions(self, features: np.ndarray, label: str) -> np.ndarray:
         """How much each feature pushed `label` above the average label (logit units)."""
         z = (features - self.mean) / self.scale
         row = self.weight[self.labels.index(label)] - self.weight.mean(axis=0)
         return row * z
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def ngram_tfidf(counts: sp.csr_matrix, buckets: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
+    """Hashed n-gram counts → L2-normalised TF-IDF over the `buckets` seen in training
+    (sorted ids; columns in that order). Training and serving both build their rows here, so an
+    n-gram the training posts never had counts for nothing, not even in the norm."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    position = np.searchsorted(buckets, counts.indices).clip(0, len(buckets) - 1)
+    values = np.where(buckets[position] == counts.indices, counts.data * idf[position], 0.0)
+    matrix = sp.csr_matrix(
+        (values.astype(np.float32), position, counts.indptr),
+        shape=(counts.shape[0], len(buckets)),
+    )
+    matrix.eliminate_zeros()
+    return normalize(matrix)
+
+
+@dataclass(frozen=True)
+class NgramHead:
+    """What the words say: a multinomial regression over the post's hashed character and word
+    n-grams. It sees phrasings the embedding blurs ("bis Freitag, dann", "ich weiß, wo"), and
+    across writers the two together generalise better than either alone."""
+
+    labels: tuple[str, ...]
+    featuriser: Featuriser
+    buckets: np.ndarray
+    idf: np.ndarray
+    weight: np.ndarray
+    """(buckets, labels)"""
+    bias: np.ndarray
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.proba_counts(self.featuriser.counts(texts))
+
+    def proba_counts(self, counts: sp.csr_matrix) -> np.ndarray:
+        """Probabilities from counts the featuriser made (training reuses its counts)."""
+        rows = ngram_tfidf(counts, self.buckets, self.idf)
+        return softmax(np.asarray(rows @ self.weight) + self.bias)
 
 
 @dataclass(frozen=True)
@@ -429,12 +479,17 @@ class TriageModel:
     def __init__(
         self,
         heads: Mapping[str, LinearSoftmax],
+        words: NgramHead,
+        words_weight: float,
         embed: Embed,
         model_version: str,
     ) -> None:
         self.category = heads["category"]
         self.team = heads["team"]
         self.response = heads["response"]
+        self.words = words
+        self.words_weight = words_weight
+        """The n-gram head's share of the category probabilities (the rest: `category`)."""
         self.embed = embed
         self.model_version = model_version
 
@@ -454,8 +509,16 @@ class TriageModel:
             name: LinearSoftmax(tuple(labels), *(arrays[f"{name}.{p}"] for p in PARAMS))
             for name, labels in config["heads"].items()
         }
+        from classifiers.ngram import Featuriser, FeaturiserConfig
+
+        words = NgramHead(
+            tuple(heads["category"].labels),
+            Featuriser(FeaturiserConfig(**config["words"]["featuriser"])),
+            *(arrays[f"words.{p}"] for p in WORDS_PARAMS),
+        )
         version = f"{config['model_version']}+{config['encoder_version']}"
-        return cls(heads, embed or encoder_embedding(config["encoder"]), version)
+        embed = embed or encoder_embedding(config["encoder"])
+        return cls(heads, words, config["words"]["weight"], embed, version)
 
     def features(self, signals: Sequence[TriageSignals]) -> tuple[np.ndarray, list[dict]]:
         """Embedding and signal features side by side, and each post's cues."""
@@ -469,10 +532,23 @@ class TriageModel:
         if not signals:
             return []
         features, cues = self.features(signals)
-        return [self._one(x, s, c) for x, s, c in zip(features, signals, cues, strict=True)]
+        probs = self.category_proba(features, [s.text for s in signals])
+        return [
+            self._one(x, p, s, c) for x, p, s, c in zip(features, probs, signals, cues, strict=True)
+        ]
 
-    def _one(self, x: np.ndarray, signals: TriageSignals, cues: dict[str, list[str]]) -> Triage:
-        probs = self.category.proba(x)
+    def category_proba(self, features: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The category probabilities: the feature head and the n-gram head, mixed."""
+        share = self.words_weight
+        return (1 - share) * self.category.proba(features) + share * self.words.proba(texts)
+
+    def _one(
+        self,
+        x: np.ndarray,
+        probs: np.ndarray,
+        signals: TriageSignals,
+        cues: dict[str, list[str]],
+    ) -> Triage:
         label = self.category.labels[int(np.argmax(probs))]
         confidence = float(probs.max())
         if label != "threat" and (signals.troll.threat or any(c in cues for c in THREAT_RULES)):
@@ -545,6 +621,7 @@ class TriageModel:
 
 
 PARAMS = ("mean", "scale", "weight", "bias")
+WORDS_PARAMS = ("buckets", "idf", "weight", "bias")
 TEAM_CUES = {
     "legal": ("defamation", "sues_staff", "legal_right"),
     "pr": ("press_public", "disruption", "ultimatum"),

@@ -1,12 +1,13 @@
 """Deciding whether a scored post needs the team, and how urgently.
 
 The triage category decides what enters the queue: complaints, trolls, threats and crises do,
-spam never does (unless it threatens), a question only with negativity or when
-`queue_questions` says so. Negativity and the troll score keep their old say as a safety net:
-on the demo feed the triage calls ten ironic or plain complaints praise or irrelevant ("Großartig,
-Paket zum dritten Mal nicht zugestellt 👏"), so a brand post the sentiment model reads as
-negative is still queued whatever its category, with a reason asking the team to check for
-irony. How urgent a flagged post is, `monitor.queue.priority` rates.
+spam never does (unless it threatens), a question only with negativity or a troll signal, or
+when `queue_questions` says so. Praise and irrelevant posts never do, however negative the
+sentiment model reads them: measured on the triage's training posts (each predicted without
+its writer), letting negativity overrule those two categories rescued 12 of the 22 complaints,
+trolls, threats and crises the triage missed, but queued 62 of 279 praise and irrelevant posts.
+The triage already weighs the sentiment; counting it twice cost more than it saved. How urgent
+a flagged post is, `monitor.queue.priority` rates.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classifiers.base import Prediction
-from classifiers.triage import CATEGORY_NAMES
 from classifiers.troll import TrollResult
 from monitor.matching import MatchResult
 from monitor.queue.priority import Reach, Severity, rate
@@ -22,8 +22,6 @@ from monitor.settings import FlaggingSettings
 
 TEAM_CATEGORIES = frozenset({"complaint", "troll", "threat", "crisis"})
 """Categories that always need the team."""
-DOUBTED = frozenset({"praise", "irrelevant"})
-"""Categories the sentiment model can overrule: the triage misreads irony as praise."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +49,10 @@ def decide(
     is_troll = troll.score >= settings.troll_threshold
     threatens = troll.threat or category == "threat"
     reasons = _reasons(match, negative, is_negative, troll, is_troll, reach.followers)
-    if (is_negative or is_troll) and category in DOUBTED:
-        reasons.append(f"Triage: {CATEGORY_NAMES[category]}, Ton aber negativ – Ironie prüfen")
-    by_category = category in TEAM_CATEGORIES or (
-        category == "question" and settings.queue_questions
+    needs_team = category in TEAM_CATEGORIES or (
+        category == "question" and (settings.queue_questions or is_negative or is_troll)
     )
-    needs_team = (by_category or is_negative or is_troll) and not spam and category != "spam"
+    needs_team = needs_team and not spam and category != "spam"
     flagged = bool(match.brands) and (needs_team or threatens)
     brand = match.brands[0] if match.brands else None
     severity = Severity(category, negative, troll.score, troll.threat, len(match.keywords))

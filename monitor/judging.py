@@ -16,8 +16,8 @@ from classifiers.base import Prediction
 from classifiers.spam import SPAM_RULES_VERSION
 from classifiers.triage import Triage, TriageModel, TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, TrollResult
-from monitor.flagging import DOUBTED, Verdict, decide
-from monitor.guidance.playbooks import PLAYBOOKS, Category
+from monitor.flagging import Verdict, decide
+from monitor.guidance.playbooks import PLAYBOOKS
 from monitor.history import AuthorHistory, PastPost, is_hostile
 from monitor.matching import Matcher, MatchResult
 from monitor.queue.priority import Reach
@@ -51,12 +51,8 @@ class Judgement:
 
     @property
     def guideline(self) -> str | None:
-        """The id of the playbook the team follows: the category's, except that a post queued
-        against a praise or irrelevant category (for its negative tone) is handled as a
-        complaint; None for unqueued irrelevant posts and spam."""
+        """The id of the category's playbook; None for irrelevant posts and spam."""
         label = self.triage.category.label
-        if self.verdict.flagged and label in DOUBTED:
-            return Category.COMPLAINT.value
         return label if label in PLAYBOOKS else None
 
 

@@ -33,6 +33,7 @@ from monitor.quarantine import (
 from monitor.queue.intake import enqueue
 from monitor.queue.priority import engagement
 from monitor.queue.sla import SlaClock
+from monitor.queue.workflow import reopen_on_new_post
 from monitor.scoring import author_signals
 from monitor.settings import Settings
 from monitor.storage.database import Database
@@ -146,7 +147,10 @@ class Pipeline:
             session.add_all(_score_rows(post, judged))
             verdict = VerdictRecord(post=post, **trace(judged, flagging))
             session.add(verdict)
-            if verdict.flagged:
+            # the author writing again in a closed conversation reopens its item instead of
+            # starting a second one
+            reopened = reopen_on_new_post(session, post, self.clock)
+            if verdict.flagged and reopened is None:
                 enqueue(session, post, verdict, self.clock)
         return sum(judged.verdict.flagged for judged in judgements)
 

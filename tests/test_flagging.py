@@ -82,12 +82,10 @@ def test_a_negative_question_is_queued_and_every_question_with_the_switch() -> N
     assert judge(negative=0.1, category="question", settings=asking).flagged
 
 
-def test_negative_praise_is_queued_for_a_look_at_irony_and_spam_never() -> None:
-    """The triage reads "Großartig, Paket zum dritten Mal nicht zugestellt 👏" as praise."""
-    ironic = judge(negative=0.8, category="praise")
-
-    assert ironic.flagged
-    assert ironic.reasons[-1] == "Triage: Lob, Ton aber negativ – Ironie prüfen"
+def test_the_category_decides_however_negative_praise_reads_and_spam_never() -> None:
+    assert not judge(negative=0.8, category="praise").flagged
+    assert not judge(negative=0.9, troll=0.9, category="irrelevant").flagged
+    assert judge(negative=0.8, category="question").flagged
     assert not judge(negative=0.9, category="spam").flagged
     assert judge(negative=0.9, category="spam", threat=True).flagged
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from connectors.base import Connector, Cursor, Page, Post, SourceError
 from connectors.replay import ReplayConnector
 from monitor.pipeline import Pipeline
-from monitor.queue import QueueFilter, list_items
+from monitor.queue import QueueFilter, QueueStatus, list_items
 from monitor.queue.priority import band_of
 from monitor.settings import Settings
 from monitor.storage.database import Database
@@ -157,3 +157,27 @@ def test_bad_lines_are_logged_with_source_and_line_and_the_rest_is_stored(
     assert report.stored == 1
     assert "replay: feed.jsonl line 2" in caplog.text
     assert "replay: feed.jsonl line 3: a post needs the fields 'id' and 'text'" in caplog.text
+
+
+def test_the_author_writing_again_reopens_the_resolved_conversation(pipeline: Pipeline) -> None:
+    first = post(
+        "@DB_Bahn ICE 578 fällt schon wieder aus, keine Durchsage. Unzumutbar!",
+        platform_id="t-first",
+        created_at=T0 + timedelta(minutes=1),
+    )
+    pipeline.poll(ListConnector([[first]]))
+    with pipeline.db.transaction() as session:
+        [item] = list_items(session)
+        item.status = QueueStatus.RESOLVED  # answered and closed by the team
+    again = post(
+        "@DB_Bahn und heute wieder: ICE 578 fällt aus, ich warte immer noch auf die Erstattung.",
+        platform_id="t-again",
+        parent_id="t-first",
+        created_at=T0 + timedelta(days=2),
+    )
+    pipeline.poll(ListConnector([[], [again]]))  # the cursor stands after the first page
+    with pipeline.db.transaction() as session:
+        [reopened] = list_items(session)
+        assert reopened.id == item.id, "one conversation, one item"
+        assert reopened.status is QueueStatus.NEW
+        assert reopened.due_at > T0 + timedelta(days=2)

@@ -1,7 +1,7 @@
 """Triage: category and next action with German reasons.
 
-The model is trained and tuned on `classifiers/training/data/triage_train.jsonl` only;
-`tests/data/triage_check.jsonl` was written apart from it and is only measured here. The hard
+The model is trained and tuned on `classifiers/training/data/triage_train.jsonl` only; the two
+check sets in `tests/data/` were written apart from it and are only measured here. The hard
 cases below are our own, written for these tests, not taken from either set.
 """
 
@@ -21,22 +21,16 @@ from monitor.cli import app
 from monitor.scoring import Scorer
 from monitor.settings import default_settings
 
-CHECK_SET = Path(__file__).parent / "data" / "triage_check.jsonl"
+CHECK_SETS = ("triage_check.jsonl", "triage_check_2.jsonl")
 CUSTOMER = AuthorSignals(account_age_days=2400, followers=180, posts_last_24h=3)
 FIRST_POST = HistorySignals(recent_brand_posts=1)
 
-# The issue's acceptance floors on the check set. A figure that misses stays a strict xfail
-# that names the measured figure: the floor is not lowered.
+# The issue's acceptance floors, on each check set.
 FLOORS = {
     "category_macro_f1": 0.85,
     "action_accuracy": 0.80,
     "troll_f1": 0.85,
     "threat_recall": 0.90,
-}
-MISSED = {
-    "category_macro_f1": "measured 0.8163 on the check set (triage-1.0), floor 0.85",
-    "action_accuracy": "measured 0.7882 on the check set (triage-1.0), floor 0.80",
-    "threat_recall": "measured 0.80 (16 of 20) on the check set (triage-1.0), floor 0.90",
 }
 
 
@@ -58,8 +52,8 @@ def triage(
 
 
 @cache
-def check_figures() -> dict[str, float]:
-    cases = read_triage_cases(CHECK_SET)
+def check_figures(name: str) -> dict[str, float]:
+    cases = read_triage_cases(Path(__file__).parent / "data" / name)
     signals = scorer().triage_signals(
         [c.text for c in cases], [c.author for c in cases], [c.history for c in cases]
     )
@@ -73,17 +67,10 @@ def check_figures() -> dict[str, float]:
     }
 
 
-@pytest.mark.parametrize(
-    "figure",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=MISSED[name]))
-        if name in MISSED
-        else name
-        for name in FLOORS
-    ],
-)
-def test_check_set_meets_the_acceptance_floor(figure: str) -> None:
-    assert check_figures()[figure] >= FLOORS[figure]
+@pytest.mark.parametrize("check_set", CHECK_SETS)
+@pytest.mark.parametrize("figure", FLOORS)
+def test_check_set_meets_the_acceptance_floor(check_set: str, figure: str) -> None:
+    assert check_figures(check_set)[figure] >= FLOORS[figure]
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,17 @@ from monitor.access.roles import Role
 from monitor.queue import drafts, labels, presence, workflow
 from monitor.queue.audit import audit_trail
 from monitor.queue.drafts import DraftChecker, DraftStatus, SendMode
+from monitor.queue.sla import SlaClock
 from monitor.queue.states import QueueStatus, TransitionError, check_transition
 from monitor.queue.workflow import StaleItemError, WorkflowError
 from monitor.runtime import Runtime
-from monitor.settings import Settings
+from monitor.settings import Settings, SlaSettings
 from monitor.storage.database import Database
 from monitor.storage.models import QueueItem, UserRecord, utcnow
 from tests import factories
 
 S = QueueStatus
+CLOCK = SlaClock(SlaSettings())
 SIDE_EXITS = {S.DISMISSED, S.IGNORED_TROLL, S.ESCALATED, S.MONITOR, S.DELETED}
 WORKFLOW: dict[QueueStatus, set[QueueStatus]] = {
     S.NEW: {S.ASSIGNED, S.RESOLVED} | SIDE_EXITS,
@@ -280,10 +282,13 @@ def test_the_author_writing_again_reopens_the_conversation(db: Database) -> None
         again = factories.stored_post(author=t.item.post.author, parent_id=t.item.post.platform_id)
         session.add_all([stranger, troll_again, again])
         session.flush()
-        assert workflow.reopen_on_new_post(session, stranger) is None
-        assert workflow.reopen_on_new_post(session, troll_again) is None
-        assert workflow.reopen_on_new_post(session, again) is t.item
+        assert workflow.reopen_on_new_post(session, stranger, CLOCK) is None
+        assert workflow.reopen_on_new_post(session, troll_again, CLOCK) is None
+        t.item.due_at = again.created_at - timedelta(days=3)
+        assert workflow.reopen_on_new_post(session, again, CLOCK) is t.item
         assert (t.item.status, t.item.assignee) == (S.ASSIGNED, t.agent)
+        assert t.item.waiting_since == min(again.created_at, again.fetched_at)
+        assert t.item.due_at > again.created_at, "the SLA clock starts again"
         entry = audit_trail(session, t.item)[-1]
         assert (entry.actor_id, entry.actor_name, entry.action) == (
             None,
@@ -292,7 +297,7 @@ def test_the_author_writing_again_reopens_the_conversation(db: Database) -> None
         )
         t.agent.active = False
         workflow.close(session, t.lead, t.item, t.item.version, S.RESOLVED)
-        workflow.reopen_on_new_post(session, again)
+        workflow.reopen_on_new_post(session, again, CLOCK)
         assert (t.item.status, t.item.assignee) == (S.NEW, None)
 
 

@@ -20,6 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from monitor.access import policies
 from monitor.access.policies import Decision, authorize
 from monitor.queue.audit import record
+from monitor.queue.priority import band_of
+from monitor.queue.sla import SlaClock
 from monitor.queue.states import (
     REOPENABLE,
     EscalationTeam,
@@ -337,10 +339,10 @@ def transition(
 # --- the author writes again ----------------------------------------------------------------
 
 
-def reopen_on_new_post(session: Session, post: PostRecord) -> QueueItem | None:
+def reopen_on_new_post(session: Session, post: PostRecord, clock: SlaClock) -> QueueItem | None:
     """Reopen the closed item of `post`'s conversation by the same author, if there is one
-    (intake calls this for each new reply). It goes back to its assignee while they are
-    active, else to the pool."""
+    (the pipeline calls this for each new post). It goes back to its assignee while they are
+    active, else to the pool, and its SLA clock starts again from the new post."""
     item = conversation_item(session, post)
     if item is None:
         return None
@@ -349,6 +351,8 @@ def reopen_on_new_post(session: Session, post: PostRecord) -> QueueItem | None:
     check_transition(item.status, target)
     claim(session, item)
     set_assignee(item, keeper)
+    item.waiting_since = min(post.created_at, post.fetched_at)
+    item.due_at, item.sla_near_at = clock.deadline(item.waiting_since, band_of(item.priority))
     details = {"post_id": post.id, "platform_id": post.platform_id}
     change(session, item, None, target, "reopen_new_post", details=details)
     return item
