@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +20,13 @@ from monitor.web import api, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.formatting import FILTERS
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
-from monitor.web.views import ItemNotFound
+from monitor.access.policies import PermissionDenied
+from monitor.access.users import UserError
+from monitor.guidance.replies import ReplyError
+from monitor.queue.states import TransitionError
+from monitor.queue.workflow import StaleItemError, WorkflowError
+from monitor.storage.models import QueueItem
+from monitor.web.views import NotFound, item_row
 
 HERE = Path(__file__).resolve().parent
 API_PREFIX = "/api/v1"
@@ -47,7 +54,7 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.mount(API_PREFIX, create_api(runtime))
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
-    app.add_exception_handler(ItemNotFound, error_page(404))
+    app.add_exception_handler(NotFound, error_page(404))
     app.add_exception_handler(HTTPException, error_page())
     app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
     app.middleware("http")(add_security_headers)
@@ -74,7 +81,12 @@ def create_api(runtime: Runtime) -> FastAPI:
     )
     api_app.state.runtime = runtime
     api_app.include_router(api.router)
-    api_app.add_exception_handler(ItemNotFound, json_error(404))
+    api_app.add_exception_handler(NotFound, json_error(404))
+    api_app.add_exception_handler(PermissionDenied, json_error(403))
+    api_app.add_exception_handler(api.NameTaken, json_error(409))
+    api_app.add_exception_handler(StaleItemError, stale_item)
+    for refused in (WorkflowError, TransitionError, ReplyError, UserError):
+        api_app.add_exception_handler(refused, json_error(400))
     api_app.add_exception_handler(RequestValidationError, invalid_request)
     return api_app
 
@@ -120,6 +132,17 @@ def json_error(status: int) -> Callable[[Request, Exception], JSONResponse]:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
+
+
+def stale_item(request: Request, exc: Exception) -> JSONResponse:
+    """409 with the German message and the item as it stands now, read afresh: the request's
+    own transaction has been rolled back."""
+    assert isinstance(exc, StaleItemError)
+    runtime: Runtime = request.app.state.runtime
+    with runtime.database.transaction() as session:
+        item = session.get(QueueItem, exc.item_id)
+        fresh = jsonable_encoder(item_row(item)) if item is not None else None
+    return JSONResponse({"detail": str(exc), "item": fresh}, status_code=409)
 
 
 def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
