@@ -46,9 +46,9 @@ from monitor.web.schemas import (
 from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
+    ItemNotFound,
     item_details,
     item_drafts,
-    ItemNotFound,
     item_row,
     queue_page,
     team_members,

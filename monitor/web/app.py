@@ -15,17 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from monitor.runtime import Runtime
-from monitor.web import api, ui
-from monitor.web.deps import CsrfRejected, LoginRequired
-from monitor.web.formatting import FILTERS
-from monitor.web.throttle import LoginThrottle, MemoryThrottle
 from monitor.access.policies import PermissionDenied
 from monitor.access.users import UserError
 from monitor.guidance.replies import ReplyError
 from monitor.queue.states import TransitionError
 from monitor.queue.workflow import StaleItemError, WorkflowError
+from monitor.runtime import Runtime
 from monitor.storage.models import QueueItem
+from monitor.web import api, ui
+from monitor.web.deps import CsrfRejected, LoginRequired
+from monitor.web.formatting import FILTERS
+from monitor.web.throttle import LoginThrottle, MemoryThrottle
 from monitor.web.views import NotFound, item_row
 
 HERE = Path(__file__).resolve().parent
