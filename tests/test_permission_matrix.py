@@ -198,7 +198,8 @@ def routes_of(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]
         if isinstance(route, Mount) and isinstance(route.app, FastAPI):
             found |= routes_of(route.app.routes, prefix + route.path)
         elif isinstance(route, APIRoute | Route):
-            found |= {(m, prefix + route.path) for m in route.methods or () if m != "HEAD"}
+            path = prefix + route.path_format
+            found |= {(m, path) for m in route.methods or () if m != "HEAD"}
         elif isinstance(router := getattr(route, "original_router", None), APIRouter):
             found |= routes_of(router.routes, prefix)
         elif not isinstance(route, Mount):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from monitor.access import policies
@@ -118,11 +120,30 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 ITEM_READ = documented(404)
 ITEM_WRITE = documented(400, 403, 404, 409)
 
+
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters of a route, its dependencies' included."""
+    own = {param.alias for param in dependant.query_params}
+    return own.union(*(query_names(inner) for inner in dependant.dependencies))
+
+
+def known_parameters_only(request: Request) -> None:
+    """Refuse query parameters the route does not have (422): a misspelt filter
+    (`?stauts=new`) would otherwise be ignored and show everything."""
+    known = query_names(request.scope["route"].dependant)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": "unbekannter Parameter"} for name in unknown]
+        )
+
+
 router = APIRouter(
+    dependencies=[Depends(known_parameters_only)],
     responses={
         401: {"model": ErrorOut, "description": "No valid bearer token."},
         422: {"model": ErrorOut, "description": "The request does not match its schema."},
-    }
+    },
 )
 
 
@@ -144,14 +165,14 @@ def list_queue(
     return {"items": items, "total": page.total, "limit": limit, "offset": offset}
 
 
-@router.get("/items/{item_id}", response_model=ItemDetailOut, responses=ITEM_READ)
+@router.get("/items/{item_id:int}", response_model=ItemDetailOut, responses=ITEM_READ)
 def show_item(item_id: ItemId, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """One item with author, metrics, matched terms, scores and the triage's reasons."""
     item = visible_item(session, user, item_id)
     return {**item_details(item), **work_state(item)}
 
 
-@router.post("/items/{item_id}/assign", response_model=ItemOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/assign", response_model=ItemOut, responses=ITEM_WRITE)
 def assign(item_id: ItemId, body: AssignIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """Give the item to a user; naming yourself takes it ("nehmen")."""
     item = visible_item(session, user, item_id)
@@ -159,7 +180,7 @@ def assign(item_id: ItemId, body: AssignIn, user: ApiUser, session: DbSession) -
     return item_row(item)
 
 
-@router.post("/items/{item_id}/draft", response_model=DraftResultOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/draft", response_model=DraftResultOut, responses=ITEM_WRITE)
 def draft(
     item_id: ItemId, body: DraftIn, user: ApiUser, session: DbSession, request: Request
 ) -> dict[str, Any]:
@@ -174,7 +195,7 @@ def draft(
     return draft_result(saved, item)
 
 
-@router.post("/items/{item_id}/approve", response_model=DraftResultOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/approve", response_model=DraftResultOut, responses=ITEM_WRITE)
 def approve(item_id: ItemId, body: ApproveIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """Four-eyes approval by someone other than the drafter; a blocking finding needs a
     lead's `override_reason`."""
@@ -183,14 +204,14 @@ def approve(item_id: ItemId, body: ApproveIn, user: ApiUser, session: DbSession)
     return draft_result(approved, item)
 
 
-@router.post("/items/{item_id}/reject", response_model=DraftResultOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/reject", response_model=DraftResultOut, responses=ITEM_WRITE)
 def reject(item_id: ItemId, body: RejectIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """Send the draft back to its writer with a note."""
     item = visible_item(session, user, item_id)
     return draft_result(drafts.reject(session, user, item, body.version, body.note), item)
 
 
-@router.post("/items/{item_id}/send", response_model=DraftResultOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/send", response_model=DraftResultOut, responses=ITEM_WRITE)
 def send(item_id: ItemId, body: SendIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """Mark the approved reply as sent: a dry run (nothing posted), or posted by hand with
     the link to it."""
@@ -199,7 +220,7 @@ def send(item_id: ItemId, body: SendIn, user: ApiUser, session: DbSession) -> di
     return draft_result(sent, item)
 
 
-@router.post("/items/{item_id}/transition", response_model=ItemOut, responses=ITEM_WRITE)
+@router.post("/items/{item_id:int}/transition", response_model=ItemOut, responses=ITEM_WRITE)
 def transition(
     item_id: ItemId, body: TransitionIn, user: ApiUser, session: DbSession
 ) -> dict[str, Any]:
@@ -211,7 +232,7 @@ def transition(
 
 
 @router.post(
-    "/items/{item_id}/labels", response_model=LabelOut, status_code=201, responses=ITEM_WRITE
+    "/items/{item_id:int}/labels", response_model=LabelOut, status_code=201, responses=ITEM_WRITE
 )
 def label(item_id: ItemId, body: LabelIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """Confirm or correct what the models said (category, sentiment, troll, false positive)."""
@@ -227,13 +248,13 @@ def label(item_id: ItemId, body: LabelIn, user: ApiUser, session: DbSession) -> 
     }
 
 
-@router.get("/items/{item_id}/audit", response_model=list[AuditOut], responses=ITEM_READ)
+@router.get("/items/{item_id:int}/audit", response_model=list[AuditOut], responses=ITEM_READ)
 def audit(item_id: ItemId, user: ApiUser, session: DbSession) -> list[Any]:
     """Everything done to the item, oldest first, with the actor's id and name."""
     return audit_trail(session, visible_item(session, user, item_id))
 
 
-@router.get("/items/{item_id}/drafts", response_model=list[DraftOut], responses=ITEM_READ)
+@router.get("/items/{item_id:int}/drafts", response_model=list[DraftOut], responses=ITEM_READ)
 def draft_history(item_id: ItemId, user: ApiUser, session: DbSession) -> list[dict[str, Any]]:
     """Every reply drafted for the item, oldest first, with its findings and decision."""
     return [draft_view(d) for d in item_drafts(session, visible_item(session, user, item_id))]

@@ -88,6 +88,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     for refused in (WorkflowError, TransitionError, ReplyError, UserError):
         api_app.add_exception_handler(refused, json_error(400))
     api_app.add_exception_handler(RequestValidationError, invalid_request)
+    api_app.add_exception_handler(HTTPException, api_http_error)
     return api_app
 
 
@@ -132,6 +133,39 @@ def json_error(status: int) -> Callable[[Request, Exception], JSONResponse]:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
+
+
+API_HTTP_ERRORS = {
+    404: "Diese Adresse gibt es in der API nicht (siehe /api/v1/openapi.json).",
+    405: "Diese Methode ist hier nicht erlaubt (siehe Allow).",
+}
+
+
+def api_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors in the API's error shape, in German. A 405's `Allow` lists the
+    methods of the route the path means: Starlette names only those of the first route the
+    path fits (for `/users`, GET but not POST; for `/items/bulk`, the GET of `/items/{id}`)."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    detail = API_HTTP_ERRORS.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the API documents for the path template that fits the request's path
+    best: the one with the most literal segments."""
+    parts = request.url.path.removeprefix(API_PREFIX).strip("/").split("/")
+    fitting = []
+    for template, operations in request.app.openapi()["paths"].items():
+        segments = template.strip("/").split("/")
+        if len(segments) == len(parts) and all(
+            s == p or s.startswith("{") for s, p in zip(segments, parts, strict=True)
+        ):
+            literal = sum(not s.startswith("{") for s in segments)
+            fitting.append((literal, sorted(m.upper() for m in operations)))
+    return max(fitting)[1] if fitting else []
 
 
 def stale_item(request: Request, exc: Exception) -> JSONResponse:

@@ -19,8 +19,11 @@ from monitor.queue.states import EscalationTeam
 MAX_TEXT = 10_000
 MAX_NOTE = 2_000
 MAX_BULK = 200
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A database id or version: positive and within a 32-bit column."""
 Version = Field(
-    ge=1, le=2**31 - 1, description="The item's `version` as last read; a stale one gets 409."
+    ge=1, le=MAX_ID, description="The item's `version` as last read; a stale one gets 409."
 )
 
 
@@ -100,7 +103,9 @@ class StaleOut(ErrorOut):
 
 
 class AssignIn(Request):
-    user: str = Field(max_length=64, description="Who gets the item; your own name takes it.")
+    user: str = Field(
+        min_length=1, max_length=64, description="Who gets the item; your own name takes it."
+    )
     version: int = Version
 
 
@@ -133,7 +138,7 @@ class DraftResultOut(BaseModel):
 
 class DraftIn(Request):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    saved_reply_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    saved_reply_id: Id | None = None
     submit: bool = Field(default=True, description="false keeps it a draft.")
     version: int = Version
 
@@ -168,7 +173,7 @@ class SendIn(Request):
 
 class LabelIn(Request):
     task: LabelTask
-    label: str = Field(max_length=64)
+    label: str = Field(min_length=1, max_length=64)
 
 
 class LabelOut(BaseModel):
@@ -196,11 +201,11 @@ class AuditOut(BaseModel):
 
 class BulkIn(Request):
     action: BulkAction
-    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
-    versions: dict[int, int] = Field(
+    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
+    versions: dict[Id, Id] = Field(
         default_factory=dict, description="Item id → the version seen; missing: as it stands."
     )
-    assignee: str | None = Field(default=None, max_length=64)
+    assignee: str | None = Field(default=None, min_length=1, max_length=64)
     comment: str | None = Field(default=None, max_length=MAX_NOTE)
     team: EscalationTeam | None = None
 
