@@ -305,3 +305,48 @@ def test_hostile_text_comes_back_as_plain_json_strings(
     raw = web_client.get(f"/api/v1/items/{item}/drafts", headers=team["lea"].headers)
     assert raw.headers["content-type"] == "application/json"
     assert hostile.replace('"', '\\"') in raw.text
+
+
+def test_every_documented_error_has_the_error_shape(web_client: TestClient) -> None:
+    spec = web_client.get("/api/v1/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
+            assert {"401", "422"} <= errors.keys(), (method, path)
+            for response in errors.values():
+                schema = response["content"]["application/json"]["schema"]["$ref"]
+                assert schema.rsplit("/", 1)[1] in ("ErrorOut", "StaleOut"), (method, path)
+
+
+def test_a_misspelt_query_parameter_is_refused_not_ignored(
+    web_client: TestClient, team: dict[str, Member]
+) -> None:
+    refused = as_(web_client, team, "anna").get("/items?stauts=new", 422)
+    assert refused == {"detail": "Ungültige Anfrage: query.stauts: unbekannter Parameter"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/items/bulk", "POST"),
+        ("DELETE", "/users", "GET, POST"),
+        ("PATCH", "/items/1", "GET"),
+    ],
+)
+def test_a_wrong_method_gets_405_naming_the_allowed_ones(
+    web_client: TestClient, team: dict[str, Member], method: str, path: str, allow: str
+) -> None:
+    response = web_client.request(method, f"/api/v1{path}", headers=team["anna"].headers)
+    assert (response.status_code, response.headers["allow"]) == (405, allow)
+    assert response.json()["detail"].startswith("Diese Methode ist hier nicht erlaubt")
+
+
+def test_no_route_can_delete_or_edit_the_audit_trail(
+    web_client: TestClient, team: dict[str, Member], item_id: int
+) -> None:
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = web_client.request(
+            method, f"/api/v1/items/{item_id}/audit", headers=team["lea"].headers
+        )
+        assert response.status_code == 405
