@@ -350,3 +350,17 @@ def test_no_route_can_delete_or_edit_the_audit_trail(
             method, f"/api/v1/items/{item_id}/audit", headers=team["lea"].headers
         )
         assert response.status_code == 405
+
+
+def test_a_draft_starts_only_from_a_saved_reply_of_the_items_brand(
+    web_client: TestClient, team: dict[str, Member], item_id: int
+) -> None:
+    lea = as_(web_client, team, "lea")
+    fields = {"category": "complaint", "tone": "sie", "title": "Paket", "body": "Hallo {name}."}
+    dhl = lea.post("/replies", {**fields, "brand": "DHL"}, 201)["id"]
+    everyone = lea.post("/replies", fields, 201)["id"]
+    body = {"text": GOOD_REPLY, "submit": False, "version": 1}
+    refused = lea.post(f"/items/{item_id}/draft", {**body, "saved_reply_id": dhl}, 400)
+    assert refused["detail"] == "Der Textbaustein „Paket“ ist für eine andere Marke."
+    drafted = lea.post(f"/items/{item_id}/draft", {**body, "saved_reply_id": everyone})
+    assert (drafted["draft"]["saved_reply_id"], drafted["draft"]["status"]) == (everyone, "draft")
