@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from monitor.queue import item_summary
 from monitor.settings import Settings
 from monitor.storage.database import Database
+from monitor.storage.models import QueueItem
 from tests import factories
 from tests.web_team import Member, fast_checker, member, new_item
 
@@ -364,3 +366,14 @@ def test_a_draft_starts_only_from_a_saved_reply_of_the_items_brand(
     assert refused["detail"] == "Der Textbaustein „Paket“ ist für eine andere Marke."
     drafted = lea.post(f"/items/{item_id}/draft", {**body, "saved_reply_id": everyone})
     assert (drafted["draft"]["saved_reply_id"], drafted["draft"]["status"]) == (everyone, "draft")
+
+
+def test_items_carry_every_field_of_queue_list_json_plus_the_work_state(
+    web_client: TestClient, db: Database, team: dict[str, Member], item_id: int
+) -> None:
+    with db.transaction() as session:
+        cli_fields = set(item_summary(session.get(QueueItem, item_id)))
+    anna = as_(web_client, team, "anna")
+    for shown in (anna.get("/items")["items"][0], anna.get(f"/items/{item_id}")):
+        assert cli_fields | {"version", "assignee"} <= set(shown)
+    assert (shown["version"], shown["assignee"], shown["sla"]) == (1, None, "overdue")

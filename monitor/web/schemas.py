@@ -14,6 +14,8 @@ from monitor.guidance.tone import Tone
 from monitor.queue import QueueStatus
 from monitor.queue.bulk import BulkAction
 from monitor.queue.labels import LabelTask
+from monitor.queue.priority import Band
+from monitor.queue.sla import SlaState
 from monitor.queue.states import EscalationTeam
 
 MAX_TEXT = 10_000
@@ -43,6 +45,7 @@ class ItemOut(BaseModel):
     id: int
     status: QueueStatus
     priority: int = Field(description="0–100, higher is more urgent.")
+    band: Band = Field(description="The priority band the queue shows.")
     platform: str
     platform_id: str
     brand: str
@@ -56,7 +59,10 @@ class ItemOut(BaseModel):
     guideline: str | None = Field(description="The playbook id for the item's category.")
     url: str | None
     created_at: datetime
+    waiting_since: datetime = Field(description="Since when the author waits for an answer.")
     due_at: datetime = Field(description="The SLA deadline.")
+    sla: SlaState = Field(description="Where the item stands against its deadline now.")
+    sla_breached_at: datetime | None = Field(description="When the deadline was missed, once.")
     version: int = Field(description="Send it back with every change (optimistic locking).")
     assignee: str | None = Field(description="The name of the user working on the item.")
 
