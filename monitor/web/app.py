@@ -55,7 +55,7 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
     app.add_exception_handler(NotFound, error_page(404))
-    app.add_exception_handler(HTTPException, error_page())
+    app.add_exception_handler(HTTPException, api_or_page(error_page()))
     app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
     app.middleware("http")(add_security_headers)
     return app
@@ -139,6 +139,20 @@ API_HTTP_ERRORS = {
     404: "Diese Adresse gibt es in der API nicht (siehe /api/v1/openapi.json).",
     405: "Diese Methode ist hier nicht erlaubt (siehe Allow).",
 }
+
+
+def api_or_page(
+    page: Callable[[Request, Exception], HTMLResponse],
+) -> Callable[[Request, Exception], Response]:
+    """Starlette's errors under /api/v1 in JSON even where the mount does not match (a path
+    with a line break in it), elsewhere the German error page."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(API_PREFIX + "/"):
+            return api_http_error(request, exc)
+        return page(request, exc)
+
+    return handle
 
 
 def api_http_error(request: Request, exc: Exception) -> JSONResponse:
