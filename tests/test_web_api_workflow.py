@@ -377,3 +377,14 @@ def test_items_carry_every_field_of_queue_list_json_plus_the_work_state(
     for shown in (anna.get("/items")["items"][0], anna.get(f"/items/{item_id}")):
         assert cli_fields | {"version", "assignee"} <= set(shown)
     assert (shown["version"], shown["assignee"], shown["sla"]) == (1, None, "overdue")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nirgends", "/api/v1/items/abc", "/api/v1/items/1%0A/audit"]
+)
+def test_unknown_api_addresses_answer_404_in_json(
+    web_client: TestClient, team: dict[str, Member], path: str
+) -> None:
+    response = web_client.get(path, headers=team["anna"].headers)
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("Diese Adresse gibt es in der API nicht")
