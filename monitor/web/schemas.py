@@ -33,7 +33,7 @@ class ErrorOut(BaseModel):
     detail: str = Field(description="What went wrong, in German.")
 
 
-class Request(BaseModel):
+class RequestBody(BaseModel):
     """A request body: unknown fields are refused, so a misspelt one never goes unnoticed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,7 +108,7 @@ class StaleOut(ErrorOut):
     item: ItemOut | None = Field(description="The item's fresh state; None once it is gone.")
 
 
-class AssignIn(Request):
+class AssignIn(RequestBody):
     user: str = Field(
         min_length=1, max_length=64, description="Who gets the item; your own name takes it."
     )
@@ -142,33 +142,33 @@ class DraftResultOut(BaseModel):
     item: ItemOut
 
 
-class DraftIn(Request):
+class DraftIn(RequestBody):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     saved_reply_id: Id | None = None
     submit: bool = Field(default=True, description="false keeps it a draft.")
     version: int = Version
 
 
-class ApproveIn(Request):
+class ApproveIn(RequestBody):
     override_reason: str | None = Field(
         default=None, max_length=MAX_NOTE, description="A lead's reason to pass a block finding."
     )
     version: int = Version
 
 
-class RejectIn(Request):
+class RejectIn(RequestBody):
     note: str = Field(min_length=1, max_length=MAX_NOTE)
     version: int = Version
 
 
-class TransitionIn(Request):
+class TransitionIn(RequestBody):
     to: QueueStatus
     comment: str | None = Field(default=None, max_length=MAX_NOTE)
     team: EscalationTeam | None = Field(default=None, description="Needed to escalate.")
     version: int = Version
 
 
-class SendIn(Request):
+class SendIn(RequestBody):
     mode: Literal["dry_run", "by_hand"] = Field(
         default="dry_run",
         description="dry_run posts nothing; by_hand records a reply posted by hand.",
@@ -177,7 +177,7 @@ class SendIn(Request):
     version: int = Version
 
 
-class LabelIn(Request):
+class LabelIn(RequestBody):
     task: LabelTask
     label: str = Field(min_length=1, max_length=64)
 
@@ -205,7 +205,7 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-class BulkIn(Request):
+class BulkIn(RequestBody):
     action: BulkAction
     ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
     versions: dict[Id, Id] = Field(
@@ -237,7 +237,7 @@ class UserOut(BaseModel):
     on_shift: bool
 
 
-class UserIn(Request):
+class UserIn(RequestBody):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     role: Role
     password: str = Field(min_length=10, max_length=1024)
@@ -257,7 +257,7 @@ class SavedReplyOut(BaseModel):
     body: str
 
 
-class SavedReplyIn(Request):
+class SavedReplyIn(RequestBody):
     brand: str | None = Field(default=None, max_length=200)
     category: Category
     tone: Tone
