@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test bench lint train clean
+.PHONY: install browser run test bench fuzz lint train clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test: install browser
 
 bench: install
 	$(BIN)/python -m scripts.bench
+
+# The API against its own OpenAPI spec with many more examples than `make test` tries.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/python -m pytest -q tests/test_api_fuzz.py
 
 lint: install
 	$(BIN)/ruff check .

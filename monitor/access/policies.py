@@ -146,5 +146,16 @@ def can_edit_saved_replies(user: UserRecord) -> Decision:
     return _role(user, Role.LEAD, "Textbausteine und Playbook-Notizen bearbeiten")
 
 
+def can_edit_reply(user: UserRecord, brand: str | None) -> Decision:
+    """A lead's saved reply for `brand` (None: every brand): a lead limited to some brands
+    edits only theirs, since a reply for every brand reaches the others too."""
+    allowed = can_edit_saved_replies(user)
+    if allowed and user.brands is not None and (brand is None or brand not in user.brands):
+        return deny(
+            "Textbausteine dieser Marke (oder aller Marken) gehören nicht zu Ihrem Bereich."
+        )
+    return allowed
+
+
 def can_manage_users(user: UserRecord) -> Decision:
     return _role(user, Role.ADMIN, "Benutzer verwalten")

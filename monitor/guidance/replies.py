@@ -1,14 +1,22 @@
-"""Saved replies in the database: seeding the shipped ones and finding those that fit a post."""
+"""Saved replies in the database: seeding the shipped ones, finding those that fit a post, and
+the leads' edits."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from monitor.access import policies
+from monitor.access.policies import authorize
 from monitor.guidance.playbooks import Category
 from monitor.guidance.shipped_replies import SHIPPED_REPLIES
+from monitor.guidance.templates import TemplateError, placeholders
 from monitor.guidance.tone import Tone
-from monitor.storage.models import SavedReply
+from monitor.storage.models import SavedReply, UserRecord
+
+
+class ReplyError(ValueError):
+    """A saved reply that cannot be stored as given; the message (German) names the problem."""
 
 
 def seed_shipped_replies(session: Session) -> int:
@@ -45,3 +53,37 @@ def list_replies(
     if tone is not None:
         query = query.where(SavedReply.tone == tone)
     return list(session.scalars(query))
+
+
+def save_reply(
+    session: Session,
+    user: UserRecord,
+    reply: SavedReply | None,
+    brand: str | None,
+    category: Category,
+    tone: Tone,
+    title: str,
+    body: str,
+) -> SavedReply:
+    """Store a new saved reply (`reply` None) or change one, as a lead in whose scope its old
+    and new brand lie. The body is checked by the sandboxed renderer before it is stored, so
+    no template with a forbidden placeholder ever reaches a draft."""
+    if reply is not None:
+        authorize(policies.can_edit_reply(user, reply.brand))
+    authorize(policies.can_edit_reply(user, brand))
+    if not title.strip() or not body.strip():
+        raise ReplyError("Bitte Titel und Text des Textbausteins angeben.")
+    try:
+        placeholders(body)
+    except TemplateError as exc:
+        raise ReplyError(f"Der Text enthält einen unzulässigen Platzhalter: {exc}") from exc
+    if reply is None:
+        reply = SavedReply()
+        session.add(reply)
+    reply.brand = brand
+    reply.category = Category(category)
+    reply.tone = Tone(tone)
+    reply.title = title.strip()
+    reply.body = body.strip()
+    session.flush()
+    return reply

@@ -93,6 +93,8 @@ def save_draft(
     """Save the reply text with its checker findings; `submit` hands it to a second person
     for approval. An unassigned item becomes the drafter's."""
     text = required(text, "einen Antworttext")
+    if saved_reply is not None and saved_reply.brand not in (None, item.brand):
+        raise WorkflowError(f"Der Textbaustein „{saved_reply.title}“ ist für eine andere Marke.")
     if item.status == QueueStatus.AWAITING_APPROVAL:
         raise WorkflowError(
             "Diese Antwort wurde schon zur Freigabe gegeben und kann nicht mehr geändert werden."

@@ -74,4 +74,5 @@ def add_label(
     session.add(entry)
     details = {"task": task.value, "label": label, "model_label": model_label}
     record(session, item, user, "label", item.status, item.status, details=details)
+    session.flush()  # the caller shows the new label with its id
     return entry

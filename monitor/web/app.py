@@ -8,18 +8,25 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from monitor.access.policies import PermissionDenied
+from monitor.access.users import UserError
+from monitor.guidance.replies import ReplyError
+from monitor.queue.states import TransitionError
+from monitor.queue.workflow import StaleItemError, WorkflowError
 from monitor.runtime import Runtime
+from monitor.storage.models import QueueItem
 from monitor.web import api, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.formatting import FILTERS
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
-from monitor.web.views import ItemNotFound
+from monitor.web.views import NotFound, item_row
 
 HERE = Path(__file__).resolve().parent
 API_PREFIX = "/api/v1"
@@ -47,8 +54,8 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.mount(API_PREFIX, create_api(runtime))
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
-    app.add_exception_handler(ItemNotFound, error_page(404))
-    app.add_exception_handler(HTTPException, error_page())
+    app.add_exception_handler(NotFound, error_page(404))
+    app.add_exception_handler(HTTPException, api_or_page(error_page()))
     app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
     app.middleware("http")(add_security_headers)
     return app
@@ -74,8 +81,14 @@ def create_api(runtime: Runtime) -> FastAPI:
     )
     api_app.state.runtime = runtime
     api_app.include_router(api.router)
-    api_app.add_exception_handler(ItemNotFound, json_error(404))
+    api_app.add_exception_handler(NotFound, json_error(404))
+    api_app.add_exception_handler(PermissionDenied, json_error(403))
+    api_app.add_exception_handler(api.NameTaken, json_error(409))
+    api_app.add_exception_handler(StaleItemError, stale_item)
+    for refused in (WorkflowError, TransitionError, ReplyError, UserError):
+        api_app.add_exception_handler(refused, json_error(400))
     api_app.add_exception_handler(RequestValidationError, invalid_request)
+    api_app.add_exception_handler(HTTPException, api_http_error)
     return api_app
 
 
@@ -120,6 +133,64 @@ def json_error(status: int) -> Callable[[Request, Exception], JSONResponse]:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
+
+
+API_HTTP_ERRORS = {
+    404: "Diese Adresse gibt es in der API nicht (siehe /api/v1/openapi.json).",
+    405: "Diese Methode ist hier nicht erlaubt (siehe Allow).",
+}
+
+
+def api_or_page(
+    page: Callable[[Request, Exception], HTMLResponse],
+) -> Callable[[Request, Exception], Response]:
+    """Starlette's errors under /api/v1 in JSON even where the mount does not match (a path
+    with a line break in it), elsewhere the German error page."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(API_PREFIX + "/"):
+            return api_http_error(request, exc)
+        return page(request, exc)
+
+    return handle
+
+
+def api_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors in the API's error shape, in German. A 405's `Allow` lists the
+    methods of the route the path means: Starlette names only those of the first route the
+    path fits (for `/users`, GET but not POST; for `/items/bulk`, the GET of `/items/{id}`)."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    detail = API_HTTP_ERRORS.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the API documents for the path template that fits the request's path
+    best: the one with the most literal segments."""
+    parts = request.url.path.removeprefix(API_PREFIX).strip("/").split("/")
+    fitting = []
+    for template, operations in request.app.openapi()["paths"].items():
+        segments = template.strip("/").split("/")
+        if len(segments) == len(parts) and all(
+            s == p or s.startswith("{") for s, p in zip(segments, parts, strict=True)
+        ):
+            literal = sum(not s.startswith("{") for s in segments)
+            fitting.append((literal, sorted(m.upper() for m in operations)))
+    return max(fitting)[1] if fitting else []
+
+
+def stale_item(request: Request, exc: Exception) -> JSONResponse:
+    """409 with the German message and the item as it stands now, read afresh: the request's
+    own transaction has been rolled back."""
+    assert isinstance(exc, StaleItemError)
+    runtime: Runtime = request.app.state.runtime
+    with runtime.database.transaction() as session:
+        item = session.get(QueueItem, exc.item_id)
+        fresh = jsonable_encoder(item_row(item)) if item is not None else None
+    return JSONResponse({"detail": str(exc), "item": fresh}, status_code=409)
 
 
 def invalid_request(_request: Request, exc: Exception) -> JSONResponse:

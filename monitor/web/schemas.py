@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.access.roles import Role
+from monitor.guidance.checker import Severity
+from monitor.guidance.playbooks import Category
+from monitor.guidance.tone import Tone
 from monitor.queue import QueueStatus
+from monitor.queue.bulk import BulkAction
+from monitor.queue.labels import LabelTask
+from monitor.queue.priority import Band
+from monitor.queue.sla import SlaState
+from monitor.queue.states import EscalationTeam
+
+MAX_TEXT = 10_000
+MAX_NOTE = 2_000
+MAX_BULK = 200
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A database id or version: positive and within a 32-bit column."""
+Version = Field(
+    ge=1, le=MAX_ID, description="The item's `version` as last read; a stale one gets 409."
+)
 
 
 class ErrorOut(BaseModel):
     detail: str = Field(description="What went wrong, in German.")
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are refused, so a misspelt one never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ItemOut(BaseModel):
@@ -20,6 +45,7 @@ class ItemOut(BaseModel):
     id: int
     status: QueueStatus
     priority: int = Field(description="0–100, higher is more urgent.")
+    band: Band = Field(description="The priority band the queue shows.")
     platform: str
     platform_id: str
     brand: str
@@ -33,7 +59,12 @@ class ItemOut(BaseModel):
     guideline: str | None = Field(description="The playbook id for the item's category.")
     url: str | None
     created_at: datetime
+    waiting_since: datetime = Field(description="Since when the author waits for an answer.")
     due_at: datetime = Field(description="The SLA deadline.")
+    sla: SlaState = Field(description="Where the item stands against its deadline now.")
+    sla_breached_at: datetime | None = Field(description="When the deadline was missed, once.")
+    version: int = Field(description="Send it back with every change (optimistic locking).")
+    assignee: str | None = Field(description="The name of the user working on the item.")
 
 
 class ItemPageOut(BaseModel):
@@ -69,3 +100,166 @@ class ItemDetailOut(ItemOut):
     scores: list[ScoreOut]
     category_reasons: list[str]
     action_reasons: list[str]
+
+
+class StaleOut(ErrorOut):
+    """409: someone else changed the item first; here is how it stands now."""
+
+    item: ItemOut | None = Field(description="The item's fresh state; None once it is gone.")
+
+
+class AssignIn(RequestBody):
+    user: str = Field(
+        min_length=1, max_length=64, description="Who gets the item; your own name takes it."
+    )
+    version: int = Version
+
+
+class FindingOut(BaseModel):
+    severity: Severity
+    rule: str
+    message: str
+    start: int
+    end: int
+
+
+class DraftOut(BaseModel):
+    id: int
+    status: str = Field(description="draft, submitted, approved, rejected or sent.")
+    text: str
+    author: str | None
+    saved_reply_id: int | None
+    findings: list[FindingOut]
+    approver: str | None
+    note: str | None = Field(description="The approver's note on a rejection.")
+    override_reason: str | None
+    sent_via: str | None
+    sent_link: str | None
+
+
+class DraftResultOut(BaseModel):
+    draft: DraftOut
+    item: ItemOut
+
+
+class DraftIn(RequestBody):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    saved_reply_id: Id | None = None
+    submit: bool = Field(default=True, description="false keeps it a draft.")
+    version: int = Version
+
+
+class ApproveIn(RequestBody):
+    override_reason: str | None = Field(
+        default=None, max_length=MAX_NOTE, description="A lead's reason to pass a block finding."
+    )
+    version: int = Version
+
+
+class RejectIn(RequestBody):
+    note: str = Field(min_length=1, max_length=MAX_NOTE)
+    version: int = Version
+
+
+class TransitionIn(RequestBody):
+    to: QueueStatus
+    comment: str | None = Field(default=None, max_length=MAX_NOTE)
+    team: EscalationTeam | None = Field(default=None, description="Needed to escalate.")
+    version: int = Version
+
+
+class SendIn(RequestBody):
+    mode: Literal["dry_run", "by_hand"] = Field(
+        default="dry_run",
+        description="dry_run posts nothing; by_hand records a reply posted by hand.",
+    )
+    link: str | None = Field(default=None, max_length=2_000, description="Needed for by_hand.")
+    version: int = Version
+
+
+class LabelIn(RequestBody):
+    task: LabelTask
+    label: str = Field(min_length=1, max_length=64)
+
+
+class LabelOut(BaseModel):
+    id: int
+    task: str
+    label: str
+    model_label: str | None
+    model_version: str | None
+    reviewer: str
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_id: int | None = Field(description="None for what Rufwacht did by itself.")
+    actor_name: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    comment: str | None
+    details: dict[str, Any]
+
+
+class BulkIn(RequestBody):
+    action: BulkAction
+    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
+    versions: dict[Id, Id] = Field(
+        default_factory=dict, description="Item id → the version seen; missing: as it stands."
+    )
+    assignee: str | None = Field(default=None, min_length=1, max_length=64)
+    comment: str | None = Field(default=None, max_length=MAX_NOTE)
+    team: EscalationTeam | None = None
+
+
+class BulkResultOut(BaseModel):
+    item_id: int
+    ok: bool
+    message: str
+
+
+class BulkOut(BaseModel):
+    results: list[BulkResultOut]
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: Role
+    brands: list[str] | None = Field(description="None: every brand.")
+    active: bool
+    on_shift: bool
+
+
+class UserIn(RequestBody):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+    role: Role
+    password: str = Field(min_length=10, max_length=1024)
+    brands: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=100, description="None: every brand."
+    )
+
+
+class SavedReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    brand: str | None = Field(description="None: for every brand.")
+    category: Category
+    tone: Tone
+    title: str
+    body: str
+
+
+class SavedReplyIn(RequestBody):
+    brand: str | None = Field(default=None, max_length=200)
+    category: Category
+    tone: Tone
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=MAX_TEXT)

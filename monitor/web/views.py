@@ -10,21 +10,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.access.users import can_see_brand
+from monitor.guidance.playbooks import Category
+from monitor.guidance.replies import list_replies
 from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
-from monitor.storage.models import QueueItem, UserRecord
+from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecord
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-class ItemNotFound(LookupError):
+class NotFound(LookupError):
+    """Something that does not exist, or that the user may not see: both look the same."""
+
+
+class ItemNotFound(NotFound):
     """No item with this id, or one of a brand the user may not see."""
 
     def __init__(self, item_id: int) -> None:
         super().__init__(f"Eintrag {item_id} nicht gefunden.")
+
+
+class ReplyNotFound(NotFound):
+    """No saved reply with this id, or one of a brand the user may not see."""
+
+    def __init__(self, reply_id: int) -> None:
+        super().__init__(f"Textbaustein {reply_id} nicht gefunden.")
 
 
 @dataclass(frozen=True)
@@ -107,3 +121,54 @@ def item_details(item: QueueItem) -> dict[str, Any]:
         "category_reasons": ((verdict.category or {}).get("reasons") or []) if verdict else [],
         "action_reasons": ((verdict.action or {}).get("reasons") or []) if verdict else [],
     }
+
+
+def work_state(item: QueueItem) -> dict[str, Any]:
+    """Who works on the item and its version, which every change must name."""
+    return {
+        "version": item.version,
+        "assignee": item.assignee.name if item.assignee is not None else None,
+    }
+
+
+def item_row(item: QueueItem) -> dict[str, Any]:
+    """The item as the queue lists it, with its work state."""
+    return {**item_summary(item), **work_state(item)}
+
+
+def item_drafts(session: Session, item: QueueItem) -> list[DraftRecord]:
+    """Every reply drafted for the item, oldest first: the rejected, sent and current ones."""
+    query = select(DraftRecord).where(DraftRecord.item_id == item.id).order_by(DraftRecord.id)
+    return list(session.scalars(query))
+
+
+def visible_replies(
+    session: Session, user: UserRecord, brand: str | None, category: Category | None
+) -> list[SavedReply]:
+    """Saved replies for `brand` (or every brand) that the user's scope includes."""
+    replies = list_replies(session, brand=brand, category=category)
+    return [reply for reply in replies if reply.brand is None or can_see_brand(user, reply.brand)]
+
+
+def visible_reply(session: Session, user: UserRecord, reply_id: int) -> SavedReply:
+    """The saved reply, if it exists and is for every brand or one the user may see."""
+    reply = session.get(SavedReply, reply_id)
+    if reply is None or (reply.brand is not None and not can_see_brand(user, reply.brand)):
+        raise ReplyNotFound(reply_id)
+    return reply
+
+
+def visible_items(
+    session: Session, user: UserRecord, ids: list[int]
+) -> tuple[list[QueueItem], list[int]]:
+    """The items with these ids that the user may see, in the order asked, and the ids of
+    the others (missing or hidden alike)."""
+    wanted = list(dict.fromkeys(ids))
+    query = select(QueueItem).where(QueueItem.id.in_(wanted))
+    found = {item.id: item for item in session.scalars(query) if can_see_brand(user, item.brand)}
+    return [found[i] for i in wanted if i in found], [i for i in wanted if i not in found]
+
+
+def team_members(session: Session) -> list[UserRecord]:
+    """Every account, by name: whom items can be assigned to."""
+    return list(session.scalars(select(UserRecord).order_by(UserRecord.name)))
