@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from monitor.access import policies
+from monitor.access.policies import authorize
 from monitor.guidance.playbooks import Category
 from monitor.guidance.shipped_replies import SHIPPED_REPLIES
+from monitor.guidance.templates import TemplateError, placeholders, render
 from monitor.guidance.tone import Tone
-from monitor.storage.models import SavedReply
+from monitor.storage.models import SavedReply, UserRecord
 
 
 def seed_shipped_replies(session: Session) -> int:
@@ -45,3 +50,53 @@ def list_replies(
     if tone is not None:
         query = query.where(SavedReply.tone == tone)
     return list(session.scalars(query))
+
+
+MAX_TITLE_LENGTH = 200
+
+
+def save_reply(
+    session: Session,
+    user: UserRecord,
+    reply: SavedReply | None,
+    *,
+    title: str,
+    body: str,
+    category: str,
+    tone: str,
+    brand: str | None,
+) -> SavedReply:
+    """Create (`reply` None) or change a saved reply after checking every field; a lead's
+    job. `TemplateError` names the first problem in German."""
+    authorize(policies.can_edit_saved_replies(user))
+    title, body = title.strip(), body.strip()
+    if not title or len(title) > MAX_TITLE_LENGTH:
+        raise TemplateError(f"Bitte einen Titel angeben (höchstens {MAX_TITLE_LENGTH} Zeichen).")
+    if not body:
+        raise TemplateError("Bitte einen Text angeben.")
+    if category not in set(Category):
+        raise TemplateError(f"Unbekannte Kategorie „{category}“.")
+    if tone not in set(Tone):
+        raise TemplateError(f"Unbekannte Anrede „{tone}“.")
+    placeholders(body)
+    if reply is None:
+        reply = SavedReply()
+        session.add(reply)
+    reply.title, reply.body, reply.category, reply.tone = title, body, category, tone
+    reply.brand = (brand or "").strip() or None
+    session.flush()
+    return reply
+
+
+def delete_reply(session: Session, user: UserRecord, reply: SavedReply) -> None:
+    authorize(policies.can_edit_saved_replies(user))
+    session.delete(reply)
+
+
+def filled_reply(reply: SavedReply, values: Mapping[str, str]) -> str:
+    """The reply's text with its placeholders filled; a placeholder without a value (or a
+    template stored before validation) keeps its raw text, for the agent to complete."""
+    try:
+        return render(reply.body, values)
+    except TemplateError:
+        return reply.body

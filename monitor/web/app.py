@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from monitor.access.policies import PermissionDenied
 from monitor.runtime import Runtime
-from monitor.web import api, ui
+from monitor.web import admin, api, items, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.formatting import FILTERS
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
@@ -43,11 +44,14 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.state.throttle = throttle or MemoryThrottle()
     app.state.templates = templates()
     app.include_router(ui.router)
+    app.include_router(items.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount(API_PREFIX, create_api(runtime))
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
     app.add_exception_handler(ItemNotFound, error_page(404))
+    app.add_exception_handler(PermissionDenied, error_page(403))
     app.add_exception_handler(HTTPException, error_page())
     app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
     app.middleware("http")(add_security_headers)
