@@ -123,7 +123,10 @@ FORMS = [
     ("/items/{id}/transition", {"version": "1", "to": "resolved"}),
     ("/items/{id}/labels", {"task": "troll", "label": "troll"}),
     ("/bulk", {"action": "resolve", "selected": "{id}:1"}),
-    ("/replies/new", {"title": "T", "body": "Hallo {name}", "category": "complaint", "tone": "sie"}),
+    (
+        "/replies/new",
+        {"title": "T", "body": "Hallo {name}", "category": "complaint", "tone": "sie"},
+    ),
     ("/playbooks/complaint", {"note": "Kurz halten"}),
     ("/users", {"name": "neu", "role": "agent", "password": WEB_PASSWORD}),
     ("/users/{admin}/deactivate", {}),
@@ -214,9 +217,7 @@ def test_an_agent_may_not_approve_reject_or_assign_to_a_colleague(
     assert item_state(db, other)[2] is None
 
 
-def test_rejection_needs_a_note_and_sends_the_draft_back(
-    as_user: Browsers, db: Database
-) -> None:
+def test_rejection_needs_a_note_and_sends_the_draft_back(as_user: Browsers, db: Database) -> None:
     item_id = new_item(db)
     send(as_user["agent"], item_id, "draft", text=GOOD_REPLY, for_approval="1")
     approver = as_user["approver"]
@@ -226,9 +227,10 @@ def test_rejection_needs_a_note_and_sends_the_draft_back(
     page = send(approver, item_id, "reject", note="Bitte die Verbindung erfragen")
     assert "Antwort mit Notiz zurückgegeben." in page.text
     assert item_state(db, item_id)[0] == QueueStatus.DRAFT
-    assert "Zurückgewiesen von approver: Bitte die Verbindung erfragen" in as_user["agent"].get(
-        f"/items/{item_id}"
-    ).text
+    assert (
+        "Zurückgewiesen von approver: Bitte die Verbindung erfragen"
+        in as_user["agent"].get(f"/items/{item_id}").text
+    )
 
 
 def test_a_stale_version_shows_the_fresh_state_in_german(as_user: Browsers, db: Database) -> None:
@@ -248,9 +250,7 @@ def test_a_stale_version_shows_the_fresh_state_in_german(as_user: Browsers, db: 
     assert f'name="version" value="{version}"' in response.text  # the forms carry the fresh one
 
 
-def test_dismiss_and_escalate_need_reason_team_and_note(
-    as_user: Browsers, db: Database
-) -> None:
+def test_dismiss_and_escalate_need_reason_team_and_note(as_user: Browsers, db: Database) -> None:
     item_id = new_item(db)
     agent = as_user["agent"]
     missing = send(agent, item_id, "transition", to="dismissed", comment="")

@@ -82,7 +82,13 @@ def reply_form(
 
 def stored_values(reply: SavedReply | None) -> dict[str, str]:
     if reply is None:
-        return {"title": "", "body": "", "category": Category.COMPLAINT, "tone": Tone.SIE, "brand": ""}
+        return {
+            "title": "",
+            "body": "",
+            "category": Category.COMPLAINT,
+            "tone": Tone.SIE,
+            "brand": "",
+        }
     return {
         "title": reply.title,
         "body": reply.body,

@@ -128,7 +128,9 @@ def item_context(session: Session, request: Request, user: UserRecord, item: Que
         "label_choices": labels.CHOICES,
         "teams": list(EscalationTeam),
         "targets": targets,
-        "buttons": [(target, button_label(target, item)) for target in BUTTONS if target in targets],
+        "buttons": [
+            (target, button_label(target, item)) for target in BUTTONS if target in targets
+        ],
         "can_take": item.assignee_id != user.id
         and can_move(item.status, QueueStatus.ASSIGNED)
         and bool(policies.can_assign(user, item, user)),

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
-from monitor.access.users import authenticate
 from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage_users
-from monitor.access.users import find_user
+from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
+from monitor.access.users import authenticate, find_user
 from monitor.queue import QueueStatus, item_summary
 from monitor.queue.bulk import BulkAction, bulk
 from monitor.queue.presence import present_on
@@ -27,7 +26,6 @@ from monitor.web.deps import (
     CheckedSession,
     CurrentUser,
     DbSession,
-    ItemId,
     LoggedIn,
     MemberForm,
     get_runtime,

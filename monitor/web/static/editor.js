@@ -110,11 +110,14 @@
     text.setSelectionRange(Number(finding.dataset.start), Number(finding.dataset.end));
   });
 
-  // Arriving from the queue's r/e/d keys: open the part asked for.
-  var target = { "#antwort": "reply-text", "#eskalieren": "escalate", "#verwerfen": "dismiss" }[window.location.hash];
-  var part = target && document.getElementById(target);
-  if (part && part.tagName === "DETAILS") { part.open = true; part.querySelector("input, select, textarea").focus(); }
-  else if (part) { part.focus(); }
+  // Arriving from the queue's r/e/d keys: open the part asked for (after the browser has
+  // scrolled to the fragment, which would take the focus back).
+  window.addEventListener("load", function () {
+    var target = { "#antwort": "reply-text", "#eskalieren": "escalate", "#verwerfen": "dismiss" }[window.location.hash];
+    var part = target && document.getElementById(target);
+    if (part && part.tagName === "DETAILS") { part.open = true; part = part.querySelector("input, select, textarea"); }
+    if (part) part.focus();
+  });
 
   setInterval(function () { post("/items/" + itemId + "/presence", {}); }, 60000);
 })();
