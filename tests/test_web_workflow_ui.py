@@ -178,7 +178,10 @@ def test_an_agent_takes_drafts_and_submits_and_the_approver_approves(
     assert 'id="approve"' in approver.get(f"/items/{item_id}").text
     page = send(approver, item_id, "approve")
     assert "Antwort freigegeben." in page.text
-    page = send(agent, item_id, "send", mode="dry_run")
+    no_link = send(agent, item_id, "send", mode="by_hand", link="javascript:alert(1)")
+    assert no_link.status_code == 400
+    assert "Bitte den Link zur gesendeten Antwort angeben" in no_link.text
+    page = send(agent, item_id, "send", mode="by_hand", link="https://x.com/db/status/1")
     assert "Antwort als gesendet vermerkt." in page.text
     assert item_state(db, item_id)[0] == QueueStatus.REPLIED
     trail = agent.get(f"/items/{item_id}").text
@@ -215,6 +218,10 @@ def test_an_agent_may_not_approve_reject_or_assign_to_a_colleague(
     assert response.status_code == 403
     assert "Freigebende" in response.text
     assert item_state(db, other)[2] is None
+    assert (
+        "Eintrag zugewiesen." in send(as_user["approver"], other, "assign", assignee="kollege").text
+    )
+    assert item_state(db, other)[2] == "kollege"
 
 
 def test_rejection_needs_a_note_and_sends_the_draft_back(as_user: Browsers, db: Database) -> None:
@@ -263,6 +270,10 @@ def test_dismiss_and_escalate_need_reason_team_and_note(as_user: Browsers, db: D
     page = agent.get(f"/items/{item_id}").text
     assert "Drohung prüfen" in page
     assert "Neu → Eskaliert" in page
+    labelled = send(agent, item_id, "labels", task="troll", label="troll")
+    assert "Bewertung gespeichert." in labelled.text
+    assert "Troll = Troll" in labelled.text
+    assert send(agent, item_id, "labels", task="troll", label="vielleicht").status_code == 400
 
 
 def test_bulk_actions_are_for_approvers_and_report_each_item(

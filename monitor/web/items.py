@@ -25,7 +25,7 @@ from monitor.queue.audit import audit_trail
 from monitor.queue.drafts import DraftStatus, SendMode, blocking_rules, current_draft
 from monitor.queue.states import EscalationTeam, QueueStatus, can_move
 from monitor.queue.workflow import StaleItemError, WorkflowError
-from monitor.storage.models import QueueItem, SavedReply, UserRecord, WebSession
+from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecord, WebSession
 from monitor.web.deps import CurrentUser, DbSession, ItemId, LoggedIn, MemberForm, get_runtime
 from monitor.web.ui import local_path, redirect, render
 from monitor.web.views import (
@@ -93,7 +93,7 @@ def button_label(target: QueueStatus, item: QueueItem) -> str:
     return BUTTONS[target]
 
 
-def approval_decision(user: UserRecord, item: QueueItem, draft: Any) -> Decision:
+def approval_decision(user: UserRecord, item: QueueItem, draft: DraftRecord) -> Decision:
     """Whether the approve button works for `user`, with the reason shown when it does not."""
     decision = policies.can_approve(user, item, draft)
     if decision and blocking_rules(draft):
@@ -101,7 +101,9 @@ def approval_decision(user: UserRecord, item: QueueItem, draft: Any) -> Decision
     return decision
 
 
-def item_context(session: Session, request: Request, user: UserRecord, item: QueueItem) -> dict:
+def item_context(
+    session: Session, request: Request, user: UserRecord, item: QueueItem
+) -> dict[str, Any]:
     """Everything the item page shows, and which of its buttons work for `user` (the server
     checks again on every form)."""
     guidance = item_guidance(session, item, get_runtime(request).settings.brands)
