@@ -138,8 +138,8 @@ def demo_created_at(feed_time: datetime, now: datetime) -> datetime:
     """A bundled demo post's time moved into the 30 hours before `now`, order kept.
 
     As written (a week in November 2026) every demo queue item would be overdue or far in
-    the future; squeezed into the last 30 hours the queue looks like a real morning with a
-    24-hour SLA: the newest post minutes old, most items due today, the oldest overdue.
+    the future; squeezed into the last 30 hours the queue looks like a real morning: the
+    newest post minutes old and due within hours, the oldest past the 24-hour cap, overdue.
     """
     share = (feed_time - DEMO_FEED_START) / DEMO_FEED_SPAN
     return now - DEMO_LOOKBACK * (1 - share)

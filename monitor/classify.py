@@ -17,6 +17,7 @@ from connectors.base import Post, describe
 from connectors.replay import post_from_record
 from monitor.history import AuthorHistory
 from monitor.judging import Judge, Judgement, Subject, triage_data
+from monitor.queue.priority import engagement
 from monitor.scoring import author_signals
 
 
@@ -34,7 +35,9 @@ def classify_lines(lines: Iterable[str], judge: Judge) -> Iterator[dict[str, Any
 
 def _subject(post: Post) -> Subject:
     key = (post.platform, post.author.key) if post.author else None
-    return Subject(post.text, post.created_at, author_signals(post.author), key)
+    return Subject(
+        post.text, post.created_at, author_signals(post.author), key, engagement(post.metrics)
+    )
 
 
 def _parse(line_no: int, line: str) -> tuple[dict[str, Any], Post | None]:

@@ -19,6 +19,8 @@ from rich.table import Table
 from classifiers.base import TASK_LABELS, ModelLoadError
 from connectors.base import SourceError
 from monitor.logs import LogFormat, redact, setup_logging
+from monitor.queue.priority import Band, Sort
+from monitor.queue.sla import SlaState
 from monitor.queue.states import QueueStatus
 from monitor.runtime import Runtime
 from monitor.settings import DEFAULT_CONFIG_NAME, ConfigError, example_config_text
@@ -325,16 +327,27 @@ def queue_list(
     ] = None,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many items (the next page).")] = 0,
     brand: Annotated[str | None, typer.Option(help="Only items for this brand.")] = None,
+    platform: Annotated[str | None, typer.Option(help="Only posts from this platform.")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only this triage category (complaint, threat, ...).")
+    ] = None,
+    action: Annotated[str | None, typer.Option(help="Only this triage action.")] = None,
+    band: Annotated[Band | None, typer.Option(help="Only this priority band.")] = None,
+    sla: Annotated[SlaState | None, typer.Option(help="Only items in this SLA state.")] = None,
+    sort: Annotated[
+        Sort, typer.Option(help="urgent: highest priority first; waiting: longest waiting first.")
+    ] = Sort.URGENT,
     config: ConfigOption = None,
 ) -> None:
     """Show queue items, most urgent first (highest priority, then earliest due)."""
-    from monitor.queue import count_items, item_summary, list_items
+    from monitor.queue import QueueFilter, count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
+    query = QueueFilter(brand, platform, status, category, action, band=band, sla=sla, sort=sort)
     with database_session(config) as session:
-        listed = list_items(session, status, limit, offset, brand)
-        items = [item_summary(item) for item in listed]
-        left_out = count_items(session, status, brand) - offset - len(items)
+        listed = list_items(session, query, limit, offset)
+        items = [item_summary(item, query.now) for item in listed]
+        left_out = count_items(session, query) - offset - len(items)
     if as_json:
         for item in items:
             sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -349,17 +362,18 @@ def queue_list(
 
 def print_queue_table(items: list[dict[str, object]]) -> None:
     table = Table(box=None, pad_edge=False)
-    for column, width in (("id", 4), ("prio", 4), ("brand", 13), ("due", 11)):
+    for column, width in (("id", 4), ("prio", 4), ("brand", 13), ("due", 11), ("sla", 7)):
         table.add_column(column, no_wrap=True, min_width=width)
     table.add_column("why", no_wrap=True, overflow="ellipsis", max_width=20)
     # Bounded, or rich drops whole columns to fit a long unwrapped text.
-    table.add_column("text", no_wrap=True, overflow="ellipsis", max_width=max(16, out.width - 62))
+    table.add_column("text", no_wrap=True, overflow="ellipsis", max_width=max(16, out.width - 70))
     for item in items:
         table.add_row(
             str(item["id"]),
             str(item["priority"]),
             str(item["brand"]),
             str(item["due_at"])[5:16].replace("T", " "),
+            str(item["sla"]),
             "; ".join(item["reasons"]),  # type: ignore[arg-type]
             escape(str(item["text"] or "(gelöscht)")),
         )

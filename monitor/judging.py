@@ -20,6 +20,7 @@ from monitor.flagging import DOUBTED, Verdict, decide
 from monitor.guidance.playbooks import PLAYBOOKS, Category
 from monitor.history import AuthorHistory, PastPost, is_hostile
 from monitor.matching import Matcher, MatchResult
+from monitor.queue.priority import Reach
 from monitor.scoring import Scorer, TextJudgement
 from monitor.settings import FlaggingSettings, Settings
 
@@ -33,6 +34,8 @@ class Subject:
     author: AuthorSignals
     author_key: Hashable | None
     """The author's identity for their history; None when the post has no known author."""
+    engagement: int = 0
+    """Likes, shares and replies so far (`monitor.queue.priority.engagement`): part of reach."""
 
 
 @dataclass(frozen=True)
@@ -102,14 +105,19 @@ class Judge:
         )
         triages = self.triage.triage(signals)
         return [
-            self._conclude(match, reading, signal, triage)
-            for match, reading, signal, triage in zip(
-                matches, readings, signals, triages, strict=True
+            self._conclude(subject, match, reading, signal, triage)
+            for subject, match, reading, signal, triage in zip(
+                subjects, matches, readings, signals, triages, strict=True
             )
         ]
 
     def _conclude(
-        self, match: MatchResult, reading: TextJudgement, signals: TriageSignals, triage: Triage
+        self,
+        subject: Subject,
+        match: MatchResult,
+        reading: TextJudgement,
+        signals: TriageSignals,
+        triage: Triage,
     ) -> Judgement:
         spam, troll = list(signals.spam), signals.troll
         verdict = decide(
@@ -117,7 +125,7 @@ class Judge:
             reading.sentiment,
             troll,
             spam,
-            signals.author.followers,
+            Reach(signals.author.followers, subject.engagement),
             self.flagging,
             triage.category.label,
         )
@@ -144,7 +152,6 @@ def trace(judgement: Judgement, flagging: FlaggingSettings) -> dict[str, Any]:
         "thresholds": {
             "negative": flagging.negative_threshold,
             "troll": flagging.troll_threshold,
-            "sla_hours": flagging.sla_hours,
         },
         "scores": {
             "sentiment": judgement.sentiment.label,

@@ -31,6 +31,8 @@ from monitor.quarantine import (
     reparse,
 )
 from monitor.queue.intake import enqueue
+from monitor.queue.priority import engagement
+from monitor.queue.sla import SlaClock
 from monitor.scoring import author_signals
 from monitor.settings import Settings
 from monitor.storage.database import Database
@@ -54,9 +56,10 @@ class PollReport:
 
 
 class Pipeline:
-    def __init__(self, db: Database, judge: Judge) -> None:
+    def __init__(self, db: Database, judge: Judge, clock: SlaClock) -> None:
         self.db = db
         self.judge = judge
+        self.clock = clock
         self.stopping = threading.Event()
         """Set to end polls after their current page (a clean shutdown)."""
 
@@ -64,7 +67,7 @@ class Pipeline:
     def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
         if not settings.brands:
             log.warning("no [[brands]] configured: no post will match or be queued")
-        return cls(db, Judge.from_settings(settings))
+        return cls(db, Judge.from_settings(settings), SlaClock(settings.sla))
 
     def poll(self, connector: Connector) -> PollReport:
         """Fetch everything new from one source; a failing source never raises."""
@@ -141,14 +144,18 @@ class Pipeline:
             post.matched_brands = judged.match.brands
             post.matched_keywords = judged.match.keywords
             session.add_all(_score_rows(post, judged))
-            session.add(VerdictRecord(post=post, **trace(judged, flagging)))
-            if judged.verdict.flagged:
-                enqueue(session, post, judged.verdict, flagging.sla_hours)
+            verdict = VerdictRecord(post=post, **trace(judged, flagging))
+            session.add(verdict)
+            if verdict.flagged:
+                enqueue(session, post, verdict, self.clock)
         return sum(judged.verdict.flagged for judged in judgements)
 
 
 def _subject(post: PostRecord) -> Subject:
-    return Subject(post.text or "", post.created_at, author_signals(post.author), post.author_id)
+    signals = author_signals(post.author)
+    return Subject(
+        post.text or "", post.created_at, signals, post.author_id, engagement(post.metrics)
+    )
 
 
 def _stored_history(session: Session, posts: list[PostRecord]) -> AuthorHistory:

@@ -1,4 +1,5 @@
-"""Polling every source (and re-checking stored posts) on its interval with APScheduler 3.
+"""Polling every source (and re-checking stored posts, and recording SLA breaches) on its
+interval with APScheduler 3.
 
 Jobs live in the database (SQLAlchemy job store) under fixed ids, so a restart picks up
 the existing schedule instead of adding a second copy of each job.
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from connectors.base import Connector
 from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
+from monitor.queue.breaches import record_breaches
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,23 @@ def check_job(source: str) -> None:
     )
 
 
-JOBS: dict[str, Callable[[str], None]] = {"poll": poll_job, "check": check_job}
-"""Job kinds by id prefix: a job id is `KIND:SOURCE`."""
+def breach_job(_name: str) -> None:
+    """The scheduled job: record the queue's new SLA breaches (once per item)."""
+    pipeline = next(iter(_runtime.values()))[0]
+    with pipeline.db.transaction() as session:
+        breached = record_breaches(session, datetime.now(UTC))
+    if breached:
+        log.warning("SLA: %d queue items newly overdue", breached)
+
+
+JOBS: dict[str, Callable[[str], None]] = {
+    "poll": poll_job,
+    "check": check_job,
+    "sla": breach_job,
+}
+"""Job kinds by id prefix: a job id is `KIND:SOURCE` (`sla:breaches` for the queue's own)."""
+BREACH_JOB, BREACH_MINUTES = "sla:breaches", 1.0
+"""Breaches are stamped at most a minute late."""
 
 
 def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
@@ -105,7 +122,7 @@ def scheduling(
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
-    sync_jobs(scheduler, schedule)
+    sync_jobs(scheduler, {**schedule, BREACH_JOB: BREACH_MINUTES})
     scheduler.resume()
     try:
         yield

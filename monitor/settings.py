@@ -13,11 +13,21 @@ import json
 import os
 import re
 import tomllib
+from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -96,8 +106,78 @@ class ClassifierSettings(_Section):
 class FlaggingSettings(_Section):
     negative_threshold: float = Field(default=0.4, ge=0, le=1)
     troll_threshold: float = Field(default=0.6, ge=0, le=1)
-    sla_hours: float = Field(default=24, gt=0)
     queue_questions: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sla_moved(cls, data: Any) -> Any:
+        """Configs written before the SLA had priority bands name the old key."""
+        if isinstance(data, dict) and "sla_hours" in data:
+            raise ValueError(
+                "sla_hours was replaced by the [sla] section: business hours per priority "
+                "band ([sla.hours]) and at most `max_hours` on the wall clock (see `rufwacht init`)"
+            )
+        return data
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+GERMAN_STATES = (
+    *("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV"),
+    *("NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH"),
+)
+"""The Bundesländer (`holidays.Germany.subdivisions`, not imported here: it takes 0.2 s)."""
+
+
+class SlaHours(_Section):
+    """Business hours to a first answer, per priority band (`monitor.queue.priority.Band`)."""
+
+    critical: float = Field(default=1, gt=0)
+    high: float = Field(default=4, gt=0)
+    normal: float = Field(default=8, gt=0)
+    low: float = Field(default=24, gt=0)
+
+
+class SlaSettings(_Section):
+    hours: SlaHours = Field(default_factory=SlaHours)
+    max_hours: float = Field(default=24, gt=0)
+    """Wall-clock cap: a deadline never lies further than this after the post."""
+    near: float = Field(default=0.25, gt=0, lt=1)
+    """An item is "near" its deadline in this last share of its window."""
+    timezone: str = "Europe/Berlin"
+    state: str = "BE"
+    """Bundesland whose public holidays are not business days."""
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+    opens: time = time(8)
+    closes: time = time(18)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (e.g. 'Europe/Berlin')") from exc
+        return name
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, state: str) -> str:
+        if state.upper() not in GERMAN_STATES:
+            raise ValueError(f"unknown Bundesland {state!r}; one of {', '.join(GERMAN_STATES)}")
+        return state.upper()
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        if unknown := [day for day in days if day.lower() not in WEEKDAYS]:
+            raise ValueError(f"unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}")
+        return [day.lower() for day in days]
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> SlaSettings:
+        if self.opens >= self.closes:
+            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+        return self
 
 
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
@@ -122,6 +202,7 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     classifiers: ClassifierSettings = Field(default_factory=ClassifierSettings)
     flagging: FlaggingSettings = Field(default_factory=FlaggingSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
 
     @classmethod
     def settings_customise_sources(

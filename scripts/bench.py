@@ -1,5 +1,5 @@
 """`make bench`: start-up times of the command line, speed and memory of the default
-classifiers on this machine.
+classifiers, and queue page latency (`scripts.bench_queue`) on this machine.
 
 Timing texts are GermEval 2017 test posts when `../shared/data` is present (used only as
 realistic German input, never for tuning), else the bundled demo feed. For scale, the same
@@ -32,6 +32,7 @@ from connectors.replay import demo_feed_dir
 from monitor.matching import Matcher
 from monitor.scoring import Scorer, author_signals
 from monitor.settings import default_settings
+from scripts import bench_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING_DATA = ROOT.parent / "shared" / "data" / "sentiment" / "eval" / "germeval2017_test.tsv"
@@ -170,6 +171,7 @@ def main() -> None:
         "offensive_posts_per_s": posts_per_second(scorer.offensive.predict_proba, third),
         "classify_peak_rss_mb": peak_rss_mb,
         **startup,
+        **bench_queue.figures(),
     }
     bert_texts = texts[:BERT_POSTS]
     variants = ["fp32", "int8"] + (["bf16"] if bf16_is_fast() else [])

@@ -14,7 +14,14 @@ from typing import Any
 
 from connectors.base import Author, Post
 from monitor.access.roles import Role
-from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, UserRecord
+from monitor.storage.models import (
+    AuthorRecord,
+    PostRecord,
+    QueueItem,
+    Score,
+    UserRecord,
+    VerdictRecord,
+)
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 """Monday, 8:00 in Berlin: the morning rush."""
@@ -72,6 +79,7 @@ def stored_post(text: str = COMPLAINT, **fields: Any) -> PostRecord:
         "author": author_record(),
         "matched_brands": ["Deutsche Bahn"],
         "matched_keywords": ["unzumutbar"],
+        "metrics": {},
     }
     return PostRecord(text=text, **{**defaults, **fields})
 
@@ -97,19 +105,41 @@ def score(post: PostRecord, task: str = "sentiment", **fields: Any) -> Score:
 
 def queue_item(post: PostRecord | None = None, **fields: Any) -> QueueItem:
     """A new queue item as the pipeline leaves it: the post (default `stored_post()`) with its
-    three scores, due 24 hours after it was posted."""
+    three scores, its SLA clock started when it was posted, due 24 hours later (or at
+    `due_at`), near its deadline in the last quarter of that window."""
     if post is None:
         post = stored_post()
         for task in ("sentiment", "offensive", "troll"):
             score(post, task)
+    waiting_since = fields.pop("waiting_since", post.created_at)
+    due_at = fields.pop("due_at", waiting_since + timedelta(hours=24))
     defaults: dict[str, Any] = {
         "brand": (post.matched_brands or ["Deutsche Bahn"])[0],
         "status": "new",
         "priority": 40,
+        "platform": post.platform,
+        "category": "complaint",
+        "action": "reply",
         "reasons": ["Negativ (85%)", "Schlagworte: unzumutbar"],
-        "due_at": post.created_at + timedelta(hours=24),
+        "waiting_since": waiting_since,
+        "due_at": due_at,
+        "sla_near_at": due_at - (due_at - waiting_since) / 4,
     }
     return QueueItem(post=post, **{**defaults, **fields})
+
+
+def verdict(post: PostRecord, category: str = "complaint", **fields: Any) -> VerdictRecord:
+    """The stored verdict that queued `post`: a complaint to answer publicly, priority 40."""
+    defaults: dict[str, Any] = {
+        "flagged": True,
+        "priority": 40,
+        "brand": (post.matched_brands or ["Deutsche Bahn"])[0],
+        "reasons": ["Negativ (85%)"],
+        "category": {"label": category, "confidence": 0.9, "reasons": []},
+        "action": {"label": "reply", "escalate_to": None, "reasons": []},
+        "guideline": category,
+    }
+    return VerdictRecord(post=post, **{**defaults, **fields})
 
 
 def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:

@@ -18,7 +18,8 @@ from monitor.guidance.replies import seed_shipped_replies
 from monitor.guidance.shipped_replies import SHIPPED_REPLIES
 from monitor.guidance.tone import Tone
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QueueItem, VerdictRecord
+from monitor.storage.models import PostRecord, VerdictRecord
+from tests import factories
 from tests.conftest import write_config
 
 runner = CliRunner()
@@ -210,8 +211,8 @@ def queue_item(db: Database, text: str, brand: str = "DHL", category: str | None
                 action={"label": "escalate", "escalate_to": "legal", "reasons": []},
                 guideline=category,
             )
-        item = QueueItem(
-            post=post, brand=brand, priority=80, reasons=[], due_at=now + timedelta(hours=23)
+        item = factories.queue_item(
+            post, brand=brand, priority=80, category=category, due_at=now + timedelta(hours=23)
         )
         session.add(item)
         session.flush()

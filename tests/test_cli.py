@@ -183,7 +183,7 @@ def test_init_force_overwrites_and_names_the_database_beside_the_config(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "team").mkdir()
-    config = write_toml(tmp_path / "team" / "rufwacht.toml", {"flagging": {"sla_hours": 2}})
+    config = write_toml(tmp_path / "team" / "rufwacht.toml", {"sla": {"max_hours": 2}})
     result = runner.invoke(app, ["init", "--force", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert config.read_text("utf-8") == example_config_text()

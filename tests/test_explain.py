@@ -69,7 +69,7 @@ def test_a_queued_post_names_its_reasons_thresholds_and_models(demo_config: Path
     assert (verdict["flagged"], verdict["priority"]) == (True, item["priority"])
     assert verdict["reasons"] == item["reasons"]
     assert verdict["brand"] == item["brand"] in verdict["matches"]["brands"]
-    assert verdict["thresholds"] == {"negative": 0.4, "troll": 0.6, "sla_hours": 24}
+    assert verdict["thresholds"] == {"negative": 0.4, "troll": 0.6}
     assert verdict["models"]["sentiment"] == "ngram-sentiment-1.0"
     assert verdict["models"]["troll"].endswith("ngram-offensive-1.0")
     assert verdict["spam"] == {"is_spam": False, "reasons": [], "rule_version": SPAM_RULES_VERSION}

@@ -11,8 +11,9 @@ from monitor.classify import classify_lines
 from monitor.judging import Judge
 from monitor.pipeline import Pipeline
 from monitor.queue import item_summary
+from monitor.queue.sla import SlaClock
 from monitor.scoring import Scorer
-from monitor.settings import default_settings
+from monitor.settings import SlaSettings, default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord
 from tests.conftest import sqlite_url
@@ -44,7 +45,9 @@ def test_classify_and_the_queue_agree_on_every_demo_post(judge: Judge, tmp_path:
     }
     db = Database(sqlite_url(tmp_path))
     db.migrate()
-    report = Pipeline(db, judge).poll(ReplayConnector("replay", demo_feed_dir()))
+    report = Pipeline(db, judge, SlaClock(SlaSettings())).poll(
+        ReplayConnector("replay", demo_feed_dir())
+    )
     with db.transaction() as session:
         posts = session.query(PostRecord).all()
         stored = {

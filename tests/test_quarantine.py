@@ -165,7 +165,8 @@ def test_a_post_from_the_future_starts_its_sla_when_fetched(
 
     with pipeline.db.transaction() as session:
         item = session.scalars(select(QueueItem)).one()
-    assert before + timedelta(hours=24) <= item.due_at <= datetime.now(UTC) + timedelta(hours=24)
+    assert before <= item.waiting_since <= datetime.now(UTC)
+    assert item.waiting_since < item.due_at <= item.waiting_since + timedelta(hours=24)
 
 
 def refuse_text(db: Database, word: str) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.queue import (
+    QueueFilter,
     QueueStatus,
     TransitionError,
     count_items,
@@ -20,8 +21,9 @@ from monitor.queue import (
     move,
 )
 from monitor.storage.database import Database
-from monitor.storage.models import PostRecord, QueueItem
+from monitor.storage.models import QueueItem
 from tests.conftest import write_toml
+from tests.factories import queue_item, stored_post
 
 NOW = datetime.now(UTC)
 
@@ -30,16 +32,10 @@ def add_items(db: Database, items: list[tuple[str, str, int, QueueStatus]]) -> N
     """One queued post per `(platform_id, brand, priority, status)`."""
     with db.transaction() as session:
         for n, (platform_id, brand, priority, status) in enumerate(items):
-            post = PostRecord(
-                platform="twitter",
-                platform_id=platform_id,
-                source="twitter",
-                text=f"Beschwerde {platform_id}",
-                created_at=NOW,
-            )
+            post = stored_post(f"Beschwerde {platform_id}", platform_id=platform_id, created_at=NOW)
             session.add(
-                QueueItem(
-                    post=post,
+                queue_item(
+                    post,
                     brand=brand,
                     status=status,
                     priority=priority,
@@ -65,19 +61,20 @@ def test_filters_limit_and_offset_page_through_the_queue(db: Database) -> None:
     add_items(db, ITEMS)
     with db.transaction() as session:
         assert ids(list_items(session)) == ["a", "b", "c", "d", "e"]
-        assert ids(list_items(session, QueueStatus.NEW, brand="DHL")) == ["a", "d", "e"]
-        assert ids(list_items(session, "new", limit=2, offset=1)) == ["b", "d"]
-        assert ids(list_items(session, brand="DHL", limit=2, offset=2)) == ["d", "e"]
+        new_dhl = QueueFilter(status=QueueStatus.NEW, brand="DHL")
+        assert ids(list_items(session, new_dhl)) == ["a", "d", "e"]
+        assert ids(list_items(session, QueueFilter(status="new"), limit=2, offset=1)) == ["b", "d"]
+        assert ids(list_items(session, QueueFilter(brand="DHL"), limit=2, offset=2)) == ["d", "e"]
         assert ids(list_items(session, offset=5)) == []
         assert count_items(session) == 5
-        assert count_items(session, "new") == 4
-        assert count_items(session, QueueStatus.NEW, brand="DHL") == 3
-        assert count_items(session, brand="Vodafone") == 0
+        assert count_items(session, QueueFilter(status="new")) == 4
+        assert count_items(session, new_dhl) == 3
+        assert count_items(session, QueueFilter(brand="Vodafone")) == 0
 
 
-def test_an_unknown_status_filter_is_refused(db: Database) -> None:
-    with db.transaction() as session, pytest.raises(ValueError, match="'answered'"):
-        list_items(session, "answered")
+def test_an_unknown_status_filter_is_refused() -> None:
+    with pytest.raises(ValueError, match="'answered'"):
+        QueueFilter(status="answered")  # type: ignore[arg-type]
 
 
 def test_status_comes_back_as_the_enum_and_is_stored_as_its_value(db: Database) -> None:
@@ -98,7 +95,7 @@ def test_a_deleted_item_cannot_come_back(db: Database) -> None:
         mark_deleted(new)
         mark_deleted(deleted)  # deleting twice is no error: the post is gone either way
     with db.transaction() as session:
-        assert count_items(session, QueueStatus.DELETED) == 2
+        assert count_items(session, QueueFilter(status=QueueStatus.DELETED)) == 2
 
 
 def test_queue_list_pages_and_filters_by_brand(tmp_path: Path, db_url: str, db: Database) -> None:

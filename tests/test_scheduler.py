@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.scheduler import build_scheduler, sync_jobs
-from monitor.storage.database import create_db_engine
+from sqlalchemy import select
+
+from connectors.replay import ReplayConnector, demo_feed_dir
+from monitor import scheduler
+from monitor.pipeline import Pipeline
+from monitor.scheduler import BREACH_JOB, BREACH_MINUTES, build_scheduler, sync_jobs
+from monitor.settings import Settings
+from monitor.storage.database import Database, create_db_engine
+from monitor.storage.models import QueueItem
+from tests.conftest import NGRAM_CLASSIFIERS
+from tests.factories import queue_item
 
 
 def start_and_sync(url: str, intervals: dict[str, float]) -> dict[str, float]:
@@ -33,3 +43,26 @@ def test_changed_config_changes_the_stored_jobs(tmp_path: Path) -> None:
     start_and_sync(url, {"poll:replay": 1, "poll:twitter": 5})
     changed = {"poll:twitter": 10, "poll:reddit": 5}
     assert start_and_sync(url, changed) == changed
+
+
+def test_the_breach_job_stamps_overdue_items_once(db_url: str, db: Database) -> None:
+    overdue = datetime.now(UTC) - timedelta(minutes=5)
+    with db.transaction() as session:
+        session.add(queue_item(due_at=overdue))
+    settings = Settings(storage={"url": db_url}, classifiers=NGRAM_CLASSIFIERS)  # type: ignore[arg-type]
+    pipeline = Pipeline.from_settings(settings, db)
+    scheduler._runtime.update({"replay": (pipeline, ReplayConnector("replay", demo_feed_dir()))})
+    try:
+        scheduler.breach_job("breaches")
+        with db.transaction() as session:
+            first = session.scalars(select(QueueItem.sla_breached_at)).one()
+        scheduler.breach_job("breaches")
+        with db.transaction() as session:
+            assert session.scalars(select(QueueItem.sla_breached_at)).one() == first
+    finally:
+        scheduler._runtime.clear()
+    assert first is not None and first > overdue
+    assert start_and_sync(db_url, {"poll:replay": 1, BREACH_JOB: BREACH_MINUTES}) == {
+        "poll:replay": 1,
+        BREACH_JOB: BREACH_MINUTES,
+    }

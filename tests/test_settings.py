@@ -65,7 +65,7 @@ def test_an_omitted_key_means_the_value_the_example_shows(tmp_path: Path, omitte
 
 
 def test_a_file_without_brands_has_none_not_the_examples(tmp_path: Path) -> None:
-    config = write_toml(tmp_path / "rufwacht.toml", {"flagging": {"sla_hours": 8}})
+    config = write_toml(tmp_path / "rufwacht.toml", {"sla": {"state": "BY"}})
     assert load_settings(config).brands == []
 
 
@@ -74,14 +74,18 @@ def test_environment_overrides_nested_keys_and_lists_and_keeps_the_rest(
 ) -> None:
     config = write_toml(
         tmp_path / "rufwacht.toml",
-        {"flagging": {"sla_hours": 8, "troll_threshold": 0.7}, "keywords": {"negative": ["mies"]}},
+        {
+            "sla": {"max_hours": 8},
+            "flagging": {"troll_threshold": 0.7},
+            "keywords": {"negative": ["mies"]},
+        },
     )
-    monkeypatch.setenv("RUFWACHT_FLAGGING__SLA_HOURS", "4")
+    monkeypatch.setenv("RUFWACHT_SLA__MAX_HOURS", "4")
     monkeypatch.setenv("RUFWACHT_KEYWORDS__NEGATIVE", '["kaputt*", "nie wieder"]')
     monkeypatch.setenv("RUFWACHT_SOURCES__REDDIT__SUBREDDITS", '["r/berlin"]')
     monkeypatch.setenv("RUFWACHT_STORAGE__URL", "sqlite:////srv/rufwacht/data.db")
     settings = load_settings(config)
-    assert settings.flagging.sla_hours == 4
+    assert settings.sla.max_hours == 4
     assert settings.flagging.troll_threshold == 0.7
     assert settings.flagging.negative_threshold == EXAMPLE["flagging"]["negative_threshold"]
     assert settings.keywords.negative == ["kaputt*", "nie wieder"]
@@ -93,7 +97,7 @@ def test_environment_overrides_nested_keys_and_lists_and_keeps_the_rest(
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("RUFWACHT_FLAGGING__SLA_HOURS", "-1"),
+        ("RUFWACHT_SLA__MAX_HOURS", "-1"),
         ("RUFWACHT_SOURCES__REDDIT__SUBREDDITS", '["not a subreddit"]'),
         ("RUFWACHT_KEYWORDS__NEGATIVE", "kaputt*"),
     ],
@@ -101,7 +105,7 @@ def test_environment_overrides_nested_keys_and_lists_and_keeps_the_rest(
 def test_a_bad_environment_value_is_reported_as_that_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    config = write_toml(tmp_path / "rufwacht.toml", {"flagging": {"sla_hours": 8}})
+    config = write_toml(tmp_path / "rufwacht.toml", {"sla": {"max_hours": 8}})
     monkeypatch.setenv(variable, value)
     result = runner.invoke(app, ["queue", "list", "--config", str(config)])
     assert result.exit_code == 2

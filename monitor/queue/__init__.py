@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monitor.queue.intake import enqueue
     from monitor.queue.present import item_summary
-    from monitor.queue.queries import count_items, list_items
+    from monitor.queue.priority import Sort
+    from monitor.queue.queries import QueueFilter, count_items, list_items
     from monitor.queue.states import QueueStatus, TransitionError, check_transition
     from monitor.queue.workflow import StaleItemError, WorkflowError, mark_deleted, move
 
@@ -24,6 +25,8 @@ _EXPORTS = {
     "enqueue": "intake",
     "list_items": "queries",
     "count_items": "queries",
+    "QueueFilter": "queries",
+    "Sort": "priority",
     "item_summary": "present",
     "move": "workflow",
     "mark_deleted": "workflow",
@@ -31,7 +34,9 @@ _EXPORTS = {
     "WorkflowError": "workflow",
 }
 __all__ = [
+    "QueueFilter",
     "QueueStatus",
+    "Sort",
     "StaleItemError",
     "TransitionError",
     "WorkflowError",

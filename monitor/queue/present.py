@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from monitor.queue.priority import band_of
+from monitor.queue.sla import state_of
 from monitor.storage.models import QueueItem, VerdictRecord
 
 
-def item_summary(item: QueueItem) -> dict[str, object]:
-    """The queue item as the CLI's JSON contract shows it."""
+def item_summary(item: QueueItem, now: datetime | None = None) -> dict[str, object]:
+    """The queue item as the CLI's JSON contract shows it; its SLA state at `now`."""
     scores = {score.task: score for score in item.post.scores}
     sentiment = scores.get("sentiment")
     troll = scores.get("troll")
@@ -14,6 +18,7 @@ def item_summary(item: QueueItem) -> dict[str, object]:
         "id": item.id,
         "status": item.status,
         "priority": item.priority,
+        "band": band_of(item.priority).value,
         "platform": item.post.platform,
         "platform_id": item.post.platform_id,
         "brand": item.brand,
@@ -24,7 +29,10 @@ def item_summary(item: QueueItem) -> dict[str, object]:
         **triage_summary(item.post.verdict),
         "url": item.post.url,
         "created_at": item.post.created_at.isoformat(),
+        "waiting_since": item.waiting_since.isoformat(),
         "due_at": item.due_at.isoformat(),
+        "sla": state_of(item, now or datetime.now(UTC)).value,
+        "sla_breached_at": item.sla_breached_at.isoformat() if item.sla_breached_at else None,
     }
 
 

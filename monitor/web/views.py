@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.access.users import can_see_brand
-from monitor.queue import QueueStatus, count_items, item_summary, list_items
+from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
 from monitor.storage.models import DraftRecord, PostRecord, QueueItem, ReviewLabel, UserRecord
 
 PAGE_SIZE = 50
@@ -35,7 +35,7 @@ class QueuePage:
     limit: int
     offset: int
     brand: str | None
-    """The brand filter applied: the one asked for, or a scoped user's first brand."""
+    """The brand filter applied (None: every brand the user may see)."""
 
     @property
     def next_offset(self) -> int | None:
@@ -52,14 +52,6 @@ def brand_choices(user: UserRecord, configured: list[str]) -> list[str]:
     return list(user.brands) if user.brands is not None else configured
 
 
-def scoped_brand(user: UserRecord, brand: str | None) -> str | None:
-    """The brand filter within the user's scope. A scoped user who names none gets their
-    first brand: the queue queries filter by one brand at a time (for now)."""
-    if brand is None and user.brands:
-        return user.brands[0]
-    return brand
-
-
 def queue_page(
     session: Session,
     user: UserRecord,
@@ -68,12 +60,11 @@ def queue_page(
     limit: int = PAGE_SIZE,
     offset: int = 0,
 ) -> QueuePage:
-    """Items the user may see, most urgent first, with the number of all that match."""
-    brand = scoped_brand(user, brand)
-    if user.brands is not None and (brand is None or not can_see_brand(user, brand)):
-        return QueuePage([], 0, limit, offset, brand)
-    items = list_items(session, status, limit, offset, brand)
-    return QueuePage(items, count_items(session, status, brand), limit, offset, brand)
+    """Items the user may see, most urgent first, with the number of all that match; the
+    user's brand scope is part of the filter, so lists and counts agree."""
+    chosen = QueueFilter(status=status, brand=brand, visible_brands=user.brands)
+    items = list_items(session, chosen, limit, offset)
+    return QueuePage(items, count_items(session, chosen), limit, offset, brand)
 
 
 def visible_item(session: Session, user: UserRecord, item_id: int) -> QueueItem:
