@@ -35,7 +35,7 @@ def test_render_fills_plain_placeholders_and_keeps_literal_braces() -> None:
 
 
 def test_an_unknown_placeholder_is_an_error_naming_it() -> None:
-    with pytest.raises(TemplateError, match=r"unknown placeholder \{kundennummer\}"):
+    with pytest.raises(TemplateError, match=r"unbekannter Platzhalter \{kundennummer\}"):
         render("Hallo {name}, Ihre Nummer ist {kundennummer}.", VALUES)
 
 
@@ -51,15 +51,15 @@ def test_an_unknown_placeholder_is_an_error_naming_it() -> None:
     ],
 )
 def test_only_plain_names_are_allowed(template: str, named: str) -> None:
-    with pytest.raises(TemplateError, match="not allowed") as error:
+    with pytest.raises(TemplateError, match="nicht erlaubt") as error:
         render(template, VALUES)
     assert named in str(error.value)
 
 
 def test_a_missing_value_and_a_lone_brace_are_errors() -> None:
-    with pytest.raises(TemplateError, match=r"no value for placeholder \{ticket\}"):
+    with pytest.raises(TemplateError, match=r"kein Wert für Platzhalter \{ticket\}"):
         render("Vorgang {ticket}", {"name": "Anna"})
-    with pytest.raises(TemplateError, match="literal braces"):
+    with pytest.raises(TemplateError, match="geschweifte Klammer"):
         render("Hallo {name", VALUES)
 
 

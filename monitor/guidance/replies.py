@@ -3,6 +3,8 @@ the leads' edits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from monitor.access import policies
 from monitor.access.policies import authorize
 from monitor.guidance.playbooks import Category
 from monitor.guidance.shipped_replies import SHIPPED_REPLIES
-from monitor.guidance.templates import TemplateError, placeholders
+from monitor.guidance.templates import TemplateError, placeholders, render
 from monitor.guidance.tone import Tone
 from monitor.storage.models import SavedReply, UserRecord
 
@@ -55,35 +57,58 @@ def list_replies(
     return list(session.scalars(query))
 
 
+MAX_TITLE_LENGTH = 200
+
+
 def save_reply(
     session: Session,
     user: UserRecord,
     reply: SavedReply | None,
-    brand: str | None,
-    category: Category,
-    tone: Tone,
+    *,
     title: str,
     body: str,
+    category: str,
+    tone: str,
+    brand: str | None,
 ) -> SavedReply:
-    """Store a new saved reply (`reply` None) or change one, as a lead in whose scope its old
-    and new brand lie. The body is checked by the sandboxed renderer before it is stored, so
-    no template with a forbidden placeholder ever reaches a draft."""
+    """Create (`reply` None) or change a saved reply, as a lead in whose scope its old and new
+    brand lie. Every field is checked, the body by the sandboxed renderer, so no template with
+    a forbidden placeholder ever reaches a draft; `ReplyError` names the first problem."""
+    brand = (brand or "").strip() or None
     if reply is not None:
         authorize(policies.can_edit_reply(user, reply.brand))
     authorize(policies.can_edit_reply(user, brand))
-    if not title.strip() or not body.strip():
-        raise ReplyError("Bitte Titel und Text des Textbausteins angeben.")
+    title, body = title.strip(), body.strip()
+    if not title or len(title) > MAX_TITLE_LENGTH:
+        raise ReplyError(f"Bitte einen Titel angeben (höchstens {MAX_TITLE_LENGTH} Zeichen).")
+    if not body:
+        raise ReplyError("Bitte einen Text angeben.")
+    if category not in set(Category):
+        raise ReplyError(f"Unbekannte Kategorie „{category}“.")
+    if tone not in set(Tone):
+        raise ReplyError(f"Unbekannte Anrede „{tone}“.")
     try:
         placeholders(body)
     except TemplateError as exc:
-        raise ReplyError(f"Der Text enthält einen unzulässigen Platzhalter: {exc}") from exc
+        raise ReplyError(str(exc)) from exc
     if reply is None:
         reply = SavedReply()
         session.add(reply)
-    reply.brand = brand
-    reply.category = Category(category)
-    reply.tone = Tone(tone)
-    reply.title = title.strip()
-    reply.body = body.strip()
+    reply.title, reply.body, reply.brand = title, body, brand
+    reply.category, reply.tone = Category(category), Tone(tone)
     session.flush()
     return reply
+
+
+def delete_reply(session: Session, user: UserRecord, reply: SavedReply) -> None:
+    authorize(policies.can_edit_reply(user, reply.brand))
+    session.delete(reply)
+
+
+def filled_reply(reply: SavedReply, values: Mapping[str, str]) -> str:
+    """The reply's text with its placeholders filled; a placeholder without a value (or a
+    template stored before validation) keeps its raw text, for the agent to complete."""
+    try:
+        return render(reply.body, values)
+    except TemplateError:
+        return reply.body

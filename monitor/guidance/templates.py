@@ -34,11 +34,11 @@ def placeholders(template: str) -> list[str]:
         if not field.isidentifier() or spec or conversion:
             shown = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             raise TemplateError(
-                f"placeholder {{{shown}}} is not allowed: only plain names such as {{name}}"
+                f"Platzhalter {{{shown}}} ist nicht erlaubt: nur einfache Namen wie {{name}}"
             )
         if field not in PLACEHOLDERS:
             raise TemplateError(
-                f"unknown placeholder {{{field}}}; known: "
+                f"unbekannter Platzhalter {{{field}}}; bekannt: "
                 + ", ".join(f"{{{known}}}" for known in PLACEHOLDERS)
             )
         names.append(field)
@@ -50,7 +50,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
     placeholder that is forbidden, unknown or has no value."""
     missing = [name for name in placeholders(template) if name not in values]
     if missing:
-        raise TemplateError(f"no value for placeholder {{{missing[0]}}}")
+        raise TemplateError(f"kein Wert für Platzhalter {{{missing[0]}}}")
     return "".join(
         literal + (values[field] if field is not None else "")
         for literal, field, _, _ in _parse(template)
@@ -72,4 +72,6 @@ def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]
     try:
         return list(Formatter().parse(template))
     except ValueError as exc:  # a lone "{" or "}"
-        raise TemplateError(f"{exc}; write {{{{ and }}}} for literal braces") from exc
+        raise TemplateError(
+            "einzelne geschweifte Klammer; für eine Klammer als Text {{ bzw. }} schreiben"
+        ) from exc

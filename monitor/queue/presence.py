@@ -44,3 +44,20 @@ def present(session: Session, item: QueueItem, now: datetime | None = None) -> l
         .order_by(ItemPresence.last_seen_at.desc(), UserRecord.name)
     )
     return list(session.scalars(query))
+
+
+def present_on(
+    session: Session, item_ids: list[int], now: datetime | None = None
+) -> dict[int, list[str]]:
+    """`present` for many items at once (the queue page): names by item id."""
+    since = (now or utcnow()) - WINDOW
+    query = (
+        select(ItemPresence.item_id, UserRecord.name)
+        .join(UserRecord, ItemPresence.user_id == UserRecord.id)
+        .where(ItemPresence.item_id.in_(item_ids), ItemPresence.last_seen_at >= since)
+        .order_by(ItemPresence.last_seen_at.desc(), UserRecord.name)
+    )
+    names: dict[int, list[str]] = {}
+    for item_id, name in session.execute(query):
+        names.setdefault(item_id, []).append(name)
+    return names

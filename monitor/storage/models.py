@@ -285,6 +285,17 @@ class SavedReply(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class PlaybookNote(Base):
+    """The team's own short note on a playbook (`monitor.guidance.notes`); leads edit it."""
+
+    __tablename__ = "playbook_notes"
+
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class UserRecord(Base):
     """A member of the team who logs in to the web UI or calls the API (`monitor.access.users`)."""
 

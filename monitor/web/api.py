@@ -49,11 +49,11 @@ from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     ItemNotFound,
+    colleagues,
     item_details,
     item_drafts,
     item_row,
     queue_page,
-    team_members,
     visible_item,
     visible_items,
     visible_replies,
@@ -286,7 +286,7 @@ def me(user: ApiUser) -> UserRecord:
 @router.get("/users", response_model=list[UserOut])
 def list_users(user: ApiUser, session: DbSession) -> list[UserRecord]:
     """The team, for assigning items by name."""
-    return team_members(session)
+    return colleagues(session)
 
 
 @router.post(

@@ -22,7 +22,7 @@ from monitor.queue.states import TransitionError
 from monitor.queue.workflow import StaleItemError, WorkflowError
 from monitor.runtime import Runtime
 from monitor.storage.models import QueueItem
-from monitor.web import api, ui
+from monitor.web import admin, api, items, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.formatting import FILTERS
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
@@ -50,11 +50,14 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.state.throttle = throttle or MemoryThrottle()
     app.state.templates = templates()
     app.include_router(ui.router)
+    app.include_router(items.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount(API_PREFIX, create_api(runtime))
     app.add_exception_handler(LoginRequired, to_login)
     app.add_exception_handler(CsrfRejected, error_page(403, CSRF_REFUSED))
     app.add_exception_handler(NotFound, error_page(404))
+    app.add_exception_handler(PermissionDenied, error_page(403))
     app.add_exception_handler(HTTPException, api_or_page(error_page()))
     app.add_exception_handler(RequestValidationError, error_page(400, "Ungültige Anfrage."))
     app.middleware("http")(add_security_headers)

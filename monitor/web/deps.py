@@ -119,3 +119,14 @@ def api_user(
 
 
 ApiUser = Annotated[UserRecord, Depends(api_user)]
+
+
+def checked_member(browser: CheckedSession) -> WebSession:
+    """A form of a logged-in user with its CSRF token: what every state-changing page form
+    but the login needs."""
+    if browser.user is None:
+        raise LoginRequired
+    return browser
+
+
+MemberForm = Annotated[WebSession, Depends(checked_member)]

@@ -9,12 +9,41 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES, TEAM_NAMES
+from monitor.queue.states import QueueStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SOON_SECONDS = 2 * 3600
 """A deadline closer than this is shown as "bald fällig"."""
 
-STATUS_NAMES = {"new": "Neu", "deleted": "Gelöscht"}
+STATUS_NAMES = {status.value: status.label[:1].upper() + status.label[1:] for status in QueueStatus}
+AUDIT_ACTIONS = {
+    "take": "übernommen",
+    "assign": "zugewiesen",
+    "auto_assign": "automatisch zugewiesen",
+    "release": "zurückgegeben",
+    "reoffer": "neu angeboten",
+    "draft": "Entwurf gespeichert",
+    "submit": "zur Freigabe gegeben",
+    "approve": "freigegeben",
+    "reject": "zurückgewiesen",
+    "reply": "Antwort gesendet",
+    "resolve": "erledigt",
+    "dismiss": "verworfen",
+    "ignore_troll": "als Troll ignoriert",
+    "escalate": "eskaliert",
+    "monitor": "zur Beobachtung",
+    "reopen": "wieder geöffnet",
+    "reopen_new_post": "wieder geöffnet (neuer Beitrag)",
+    "deleted_upstream": "auf der Plattform gelöscht",
+    "label": "Bewertung",
+}
+SEVERITY_NAMES = {"block": "Blockiert", "warn": "Hinweis"}
+REVIEW_TASKS = {
+    "category": "Kategorie",
+    "sentiment": "Stimmung",
+    "troll": "Troll",
+    "false_positive": "Fehlalarm",
+}
 PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
 ROLE_NAMES = {"agent": "Agent", "approver": "Freigabe", "lead": "Leitung", "admin": "Admin"}
 TASK_NAMES = {"sentiment": "Stimmung", "offensive": "Beleidigung", "troll": "Troll"}
@@ -26,6 +55,9 @@ LABEL_NAMES = {
     "other": "unauffällig",
     "troll": "Troll",
     "not_troll": "kein Troll",
+    "false_positive": "Fehlalarm",
+    "relevant": "relevant",
+    **CATEGORY_NAMES,
 }
 PRIORITY_LEVELS = ((80, "kritisch"), (60, "hoch"), (40, "normal"), (0, "niedrig"))
 """Lowest priority of each level, most urgent first."""
@@ -87,6 +119,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "platform_name": _named(PLATFORM_NAMES),
     "task_name": _named(TASK_NAMES),
     "label_name": _named(LABEL_NAMES),
+    "audit_action": _named(AUDIT_ACTIONS),
+    "severity_name": _named(SEVERITY_NAMES),
+    "review_task": _named(REVIEW_TASKS),
     "excerpt": excerpt,
     "web_link": web_link,
 }

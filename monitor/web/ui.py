@@ -1,5 +1,6 @@
-"""The German web pages: login and logout, the queue, the item page. Thin handlers:
-load (through `views`) → authorize → operate → render or redirect."""
+"""The German web pages: login and logout, the queue and its bulk actions (the item page is in
+`items`, the lead's and admin's pages in `admin`). Thin handlers: load (through `views`) →
+authorize → operate → render or redirect."""
 
 from __future__ import annotations
 
@@ -8,29 +9,34 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
+from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage_users
 from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
-from monitor.access.users import authenticate
-from monitor.guidance.item import item_guidance
-from monitor.guidance.playbooks import REPLY_POLICY_TEXT
+from monitor.access.users import authenticate, find_user
 from monitor.queue import QueueStatus, item_summary
-from monitor.storage.models import WebSession
+from monitor.queue.bulk import BulkAction, bulk
+from monitor.queue.presence import present_on
+from monitor.queue.states import EscalationTeam
+from monitor.queue.workflow import WorkflowError
+from monitor.storage.models import QueueItem, UserRecord, WebSession
 from monitor.web.deps import (
     SESSION_COOKIE,
     BrowserSession,
     CheckedSession,
     CurrentUser,
     DbSession,
-    ItemId,
     LoggedIn,
+    MemberForm,
     get_runtime,
     set_session_cookie,
 )
 from monitor.web.throttle import ADDRESS_FAILURE_LIMIT, FAILURE_LIMIT, LoginThrottle
 from monitor.web.views import (
+    MAX_PAGE_SIZE,
     PAGE_SIZE,
     brand_choices,
-    item_details,
+    colleagues,
     queue_page,
     visible_item,
 )
@@ -44,12 +50,18 @@ TOO_MANY_FAILURES = "Zu viele fehlgeschlagene Anmeldungen. Bitte in 15 Minuten e
 def render(
     request: Request, name: str, browser: WebSession, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page with what every page needs: the user and the CSRF token for its forms."""
+    """A page with what every page needs: the user, the CSRF token for its forms and which
+    pages their menu offers."""
     templates: Jinja2Templates = request.app.state.templates
+    user = browser.user
+    menu = {
+        "may_edit_guidance": user is not None and bool(can_edit_saved_replies(user)),
+        "may_manage_users": user is not None and bool(can_manage_users(user)),
+    }
     return templates.TemplateResponse(
         request,
         name,
-        {"user": browser.user, "csrf_token": browser.csrf_token, **context},
+        {"user": user, "csrf_token": browser.csrf_token, **menu, **context},
         status_code=status_code,
     )
 
@@ -165,6 +177,11 @@ def queue(
         browser,
         page=shown,
         rows=[(item, item_summary(item)) for item in shown.items],
+        present=present_on(session, [item.id for item in shown.items]),
+        can_bulk=bool(can_bulk(user)),
+        bulk_actions=BULK_ACTIONS,
+        teams=list(EscalationTeam),
+        colleagues=colleagues(session),
         page_number=page,
         status=status,
         brands=brand_choices(user, configured),
@@ -173,18 +190,51 @@ def queue(
     )
 
 
-@router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(
-    request: Request, item_id: ItemId, session: DbSession, browser: LoggedIn, user: CurrentUser
+BULK_ACTIONS = {
+    BulkAction.ASSIGN: "Zuweisen an …",
+    BulkAction.RESOLVE: "Erledigt",
+    BulkAction.DISMISS: "Verwerfen (mit Grund)",
+    BulkAction.MARK_TROLL: "Als Troll ignorieren",
+    BulkAction.ESCALATE: "Eskalieren (Team und Notiz)",
+}
+
+
+def selected_items(
+    session: Session, user: UserRecord, selected: list[str]
+) -> tuple[list[QueueItem], dict[int, int]]:
+    """The items of the checked rows (`ID:VERSION`) and the version each row showed."""
+    items, versions = [], {}
+    for value in selected:
+        item_id, _, version = value.partition(":")
+        if not (item_id.isdigit() and version.isdigit()):
+            raise HTTPException(400, f"Ungültige Auswahl „{value}“.")
+        items.append(visible_item(session, user, int(item_id)))
+        versions[int(item_id)] = int(version)
+    return items, versions
+
+
+@router.post("/bulk", response_class=HTMLResponse)
+def bulk_action(
+    request: Request,
+    session: DbSession,
+    browser: MemberForm,
+    action: Annotated[str, Form(max_length=16)] = "",
+    selected: Annotated[list[str], Form(max_length=MAX_PAGE_SIZE)] = [],  # noqa: B006
+    assignee: Annotated[str, Form(max_length=64)] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+    team: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    item = visible_item(session, user, item_id)
-    guidance = item_guidance(session, item, get_runtime(request).settings.brands)
-    return render(
-        request,
-        "item.html",
-        browser,
-        item=item,
-        details=item_details(item),
-        guidance=guidance,
-        reply_policy=REPLY_POLICY_TEXT[guidance.playbook.reply],
-    )
+    """One action on the checked rows; the page lists what happened to each."""
+    user = browser.user
+    assert user is not None  # MemberForm made sure
+    if action not in set(BulkAction):
+        raise HTTPException(400, "Bitte eine Sammelaktion wählen.")
+    if not selected:
+        raise HTTPException(400, "Bitte zuerst Einträge auswählen (Taste x).")
+    items, versions = selected_items(session, user, selected)
+    target = find_user(session, assignee) if assignee else None
+    try:
+        results = bulk(session, user, items, action, versions, target, comment or None, team)
+    except WorkflowError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return render(request, "bulk_done.html", browser, results=results, action=BULK_ACTIONS[action])

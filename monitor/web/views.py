@@ -17,7 +17,14 @@ from monitor.access.users import can_see_brand
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import list_replies
 from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
-from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecord
+from monitor.storage.models import (
+    DraftRecord,
+    PostRecord,
+    QueueItem,
+    ReviewLabel,
+    SavedReply,
+    UserRecord,
+)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -169,6 +176,65 @@ def visible_items(
     return [found[i] for i in wanted if i in found], [i for i in wanted if i not in found]
 
 
-def team_members(session: Session) -> list[UserRecord]:
-    """Every account, by name: whom items can be assigned to."""
-    return list(session.scalars(select(UserRecord).order_by(UserRecord.name)))
+HISTORY_SIZE = 10
+
+
+def author_history(session: Session, item: QueueItem) -> list[QueueItem]:
+    """The author's other queued posts about the same brand, newest first."""
+    author_id = item.post.author_id
+    if author_id is None:
+        return []
+    query = (
+        select(QueueItem)
+        .join(QueueItem.post)
+        .where(
+            PostRecord.author_id == author_id,
+            QueueItem.brand == item.brand,
+            QueueItem.id != item.id,
+        )
+        .order_by(PostRecord.created_at.desc())
+        .limit(HISTORY_SIZE)
+    )
+    return list(session.scalars(query))
+
+
+def parent_post(session: Session, item: QueueItem) -> PostRecord | None:
+    """The post this one answers, where the connector stored it."""
+    post = item.post
+    if post.parent_id is None:
+        return None
+    query = select(PostRecord).where(
+        PostRecord.platform == post.platform, PostRecord.platform_id == post.parent_id
+    )
+    return session.scalar(query.limit(1))
+
+
+def colleagues_for(session: Session, item: QueueItem) -> list[UserRecord]:
+    """Active users who may work on the item's brand: whom it can be assigned to."""
+    return [user for user in colleagues(session) if can_see_brand(user, item.brand)]
+
+
+def item_labels(session: Session, item: QueueItem) -> list[ReviewLabel]:
+    """The reviewers' decisions on the item, newest first."""
+    query = select(ReviewLabel).where(ReviewLabel.item_id == item.id)
+    return list(session.scalars(query.order_by(ReviewLabel.id.desc())))
+
+
+def colleagues(session: Session) -> list[UserRecord]:
+    """Every active user, by name: whom a bulk assignment may name."""
+    query = select(UserRecord).where(UserRecord.active).order_by(UserRecord.name)
+    return list(session.scalars(query))
+
+
+def returned_draft(session: Session, item: QueueItem) -> DraftRecord | None:
+    """The draft an approver sent back, while the item waits for its revision (the next save
+    starts a new draft, so the rejected one is only shown)."""
+    if item.status != QueueStatus.DRAFT:
+        return None
+    latest = session.scalar(
+        select(DraftRecord)
+        .where(DraftRecord.item_id == item.id)
+        .order_by(DraftRecord.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.status == "rejected" else None

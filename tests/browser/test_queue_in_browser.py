@@ -11,7 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.browser.conftest import XSS_TEXT, DemoSite, save_screenshot
+from tests.browser.conftest import XSS_TEXT, DemoSite
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +44,10 @@ def test_log_in_move_through_the_queue_and_open_an_item(
     assert browser.find_element(By.ID, "help").is_displayed()
     press(browser, Keys.ESCAPE)
     assert not browser.find_element(By.ID, "help").is_displayed()
-    save_screenshot(browser, "queue")
 
     press(browser, "o")
     WebDriverWait(browser, 10).until(expected_conditions.url_contains(f"/items/{ids[1]}"))
     assert browser.find_element(By.CSS_SELECTOR, ".playbook h2").text.startswith("Playbook:")
-    save_screenshot(browser, "item")
 
     browser.get(f"{demo_site.url}/items/{demo_site.xss_item}")
     assert browser.find_element(By.ID, "post-text").text == XSS_TEXT

@@ -1,0 +1,303 @@
+"""The leads' and admins' pages: saved replies, playbook notes and user accounts. Thin handlers:
+load → the operation, which asks the policy → redirect, or the form again with the German
+reason. A refused role gets the 403 page (the app's `PermissionDenied` handler)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from monitor.access import admin, policies
+from monitor.access.policies import authorize
+from monitor.access.roles import Role
+from monitor.access.users import UserError
+from monitor.guidance.notes import NoteError, playbook_notes, set_playbook_note
+from monitor.guidance.playbooks import Category, playbook_for
+from monitor.guidance.replies import ReplyError, delete_reply, list_replies, save_reply
+from monitor.guidance.templates import PLACEHOLDERS
+from monitor.guidance.tone import Tone
+from monitor.storage.models import SavedReply, UserRecord, WebSession
+from monitor.web.deps import MAX_ID, CurrentUser, DbSession, LoggedIn, MemberForm
+from monitor.web.ui import redirect, render
+
+router = APIRouter()
+
+Text = Annotated[str, Form(max_length=10_000)]
+Short = Annotated[str, Form(max_length=200)]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+SAVED = {
+    "reply": "Textbaustein gespeichert.",
+    "deleted": "Textbaustein gelöscht.",
+    "note": "Playbook-Notiz gespeichert.",
+    "user": "Konto angelegt.",
+    "deactivated": "Konto deaktiviert; seine Sitzungen und Tokens sind beendet.",
+    "password": "Passwort gesetzt; die Sitzungen des Kontos sind beendet.",
+    "tokens": "API-Tokens widerrufen.",
+}
+"""The confirmation after a redirect (`?done=KEY`): fixed texts, nothing from the URL."""
+
+
+def member(browser: WebSession) -> UserRecord:
+    assert browser.user is not None  # LoggedIn / MemberForm made sure
+    return browser.user
+
+
+# --- saved replies ----------------------------------------------------------------------------
+
+
+@router.get("/replies", response_class=HTMLResponse)
+def replies(
+    request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
+) -> Response:
+    authorize(policies.can_edit_saved_replies(user))
+    return render(
+        request, "replies.html", browser, replies=list_replies(session), done=SAVED.get(done)
+    )
+
+
+def reply_form(
+    request: Request,
+    browser: WebSession,
+    reply: SavedReply | None,
+    values: dict[str, str],
+    error: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "reply_edit.html",
+        browser,
+        400 if error else 200,
+        reply=reply,
+        values=values,
+        error=error,
+        categories=list(Category),
+        tones=list(Tone),
+        placeholders=PLACEHOLDERS,
+    )
+
+
+def stored_values(reply: SavedReply | None) -> dict[str, str]:
+    if reply is None:
+        return {
+            "title": "",
+            "body": "",
+            "category": Category.COMPLAINT,
+            "tone": Tone.SIE,
+            "brand": "",
+        }
+    return {
+        "title": reply.title,
+        "body": reply.body,
+        "category": reply.category,
+        "tone": reply.tone,
+        "brand": reply.brand or "",
+    }
+
+
+def reply_or_404(session: Session, reply_id: int) -> SavedReply:
+    reply = session.get(SavedReply, reply_id)
+    if reply is None:
+        raise HTTPException(404)
+    return reply
+
+
+@router.get("/replies/new", response_class=HTMLResponse)
+def new_reply(request: Request, browser: LoggedIn, user: CurrentUser) -> Response:
+    authorize(policies.can_edit_saved_replies(user))
+    return reply_form(request, browser, None, stored_values(None))
+
+
+@router.get("/replies/{reply_id}", response_class=HTMLResponse)
+def edit_reply(
+    request: Request, reply_id: RecordId, session: DbSession, browser: LoggedIn, user: CurrentUser
+) -> Response:
+    authorize(policies.can_edit_saved_replies(user))
+    reply = reply_or_404(session, reply_id)
+    return reply_form(request, browser, reply, stored_values(reply))
+
+
+def store_reply(
+    request: Request,
+    session: Session,
+    browser: WebSession,
+    reply: SavedReply | None,
+    values: dict[str, str],
+) -> Response:
+    try:
+        with session.begin_nested():
+            save_reply(session, member(browser), reply, **values)
+    except ReplyError as exc:
+        return reply_form(request, browser, reply, values, str(exc))
+    return redirect("/replies?done=reply")
+
+
+@router.post("/replies/new")
+def create_reply(
+    request: Request,
+    session: DbSession,
+    browser: MemberForm,
+    title: Short = "",
+    body: Text = "",
+    category: Short = "",
+    tone: Short = "",
+    brand: Short = "",
+) -> Response:
+    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
+    return store_reply(request, session, browser, None, values)
+
+
+@router.post("/replies/{reply_id}")
+def update_reply(
+    request: Request,
+    reply_id: RecordId,
+    session: DbSession,
+    browser: MemberForm,
+    title: Short = "",
+    body: Text = "",
+    category: Short = "",
+    tone: Short = "",
+    brand: Short = "",
+) -> Response:
+    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
+    return store_reply(request, session, browser, reply_or_404(session, reply_id), values)
+
+
+@router.post("/replies/{reply_id}/delete")
+def remove_reply(reply_id: RecordId, session: DbSession, browser: MemberForm) -> Response:
+    delete_reply(session, member(browser), reply_or_404(session, reply_id))
+    return redirect("/replies?done=deleted")
+
+
+# --- playbook notes ---------------------------------------------------------------------------
+
+
+def notes_page(
+    request: Request,
+    session: Session,
+    browser: WebSession,
+    error: str | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    return render(
+        request,
+        "playbooks.html",
+        browser,
+        400 if error else 200,
+        playbooks=[playbook_for(category) for category in Category],
+        notes=playbook_notes(session),
+        error=error,
+        done=SAVED.get(done),
+    )
+
+
+@router.get("/playbooks", response_class=HTMLResponse)
+def playbooks(
+    request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
+) -> Response:
+    authorize(policies.can_edit_saved_replies(user))
+    return notes_page(request, session, browser, done=done)
+
+
+@router.post("/playbooks/{category}")
+def save_note(
+    request: Request,
+    category: Annotated[str, Path(max_length=32)],
+    session: DbSession,
+    browser: MemberForm,
+    note: Text = "",
+) -> Response:
+    try:
+        with session.begin_nested():
+            set_playbook_note(session, member(browser), category, note)
+    except NoteError as exc:
+        return notes_page(request, session, browser, str(exc))
+    return redirect("/playbooks?done=note")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def users_page(
+    request: Request,
+    session: Session,
+    browser: WebSession,
+    error: str | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    return render(
+        request,
+        "users.html",
+        browser,
+        400 if error else 200,
+        users=admin.all_users(session),
+        roles=list(Role),
+        error=error,
+        done=SAVED.get(done),
+    )
+
+
+def user_or_404(session: Session, user_id: int) -> UserRecord:
+    user = session.get(UserRecord, user_id)
+    if user is None:
+        raise HTTPException(404)
+    return user
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(
+    request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
+) -> Response:
+    authorize(policies.can_manage_users(user))
+    return users_page(request, session, browser, done=done)
+
+
+@router.post("/users")
+def add_member(
+    request: Request,
+    session: DbSession,
+    browser: MemberForm,
+    name: Annotated[str, Form(max_length=64)] = "",
+    role: Annotated[str, Form(max_length=16)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    brands: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A new account; brands as a comma-separated list, empty for every brand."""
+    scope = [b.strip() for b in brands.split(",") if b.strip()] or None
+    try:
+        with session.begin_nested():
+            admin.create_member(session, member(browser), name.strip(), role, password, scope)
+    except UserError as exc:
+        return users_page(request, session, browser, str(exc))
+    return redirect("/users?done=user")
+
+
+@router.post("/users/{user_id}/deactivate")
+def deactivate(user_id: RecordId, session: DbSession, browser: MemberForm) -> Response:
+    admin.deactivate(session, member(browser), user_or_404(session, user_id))
+    return redirect("/users?done=deactivated")
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    request: Request,
+    user_id: RecordId,
+    session: DbSession,
+    browser: MemberForm,
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    try:
+        with session.begin_nested():
+            admin.reset_password(session, member(browser), user_or_404(session, user_id), password)
+    except UserError as exc:
+        return users_page(request, session, browser, str(exc))
+    return redirect("/users?done=password")
+
+
+@router.post("/users/{user_id}/tokens/revoke")
+def revoke_tokens(user_id: RecordId, session: DbSession, browser: MemberForm) -> Response:
+    admin.revoke_api_tokens(session, member(browser), user_or_404(session, user_id))
+    return redirect("/users?done=tokens")
