@@ -116,4 +116,4 @@ def test_an_unknown_status_filter_is_named_in_german(web_client: TestClient, db:
     add_user_and_log_in(web_client, db)
     response = web_client.get("/?status=erledigt")
     assert response.status_code == 400
-    assert "Unbekannter Status „erledigt“" in response.text
+    assert "Unbekannter Wert „erledigt“ für Status" in response.text

@@ -37,6 +37,8 @@ class QueueFilter:
     category: str | None = None
     action: str | None = None
     assignee_id: int | None = None
+    unassigned: bool = False
+    """Only items nobody is assigned to (`assignee_id` names one person instead)."""
     band: Band | None = None
     sla: SlaState | None = None
     visible_brands: Collection[str] | None = None
@@ -62,6 +64,8 @@ class QueueFilter:
             QueueItem.assignee_id: self.assignee_id,
         }
         where = [column == value for column, value in equal.items() if value is not None]
+        if self.unassigned:
+            where.append(QueueItem.assignee_id.is_(None))
         if self.band is not None:
             where.append(QueueItem.priority.between(*band_range(self.band)))
         if self.sla is not None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from monitor.access import policies
@@ -15,12 +16,13 @@ from monitor.access.policies import authorize
 from monitor.access.users import add_user, find_user
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import save_reply
-from monitor.queue import QueueStatus, drafts, workflow
+from monitor.queue import drafts, workflow
 from monitor.queue.audit import audit_trail
 from monitor.queue.bulk import bulk
 from monitor.queue.labels import add_label
 from monitor.storage.models import DraftRecord, QueueItem, UserRecord
 from monitor.web.deps import MAX_ID, ApiUser, DbSession, ItemId, get_runtime
+from monitor.web.filters import FIELDS, parse_filter
 from monitor.web.schemas import (
     ApproveIn,
     AssignIn,
@@ -34,6 +36,7 @@ from monitor.web.schemas import (
     ItemDetailOut,
     ItemOut,
     ItemPageOut,
+    ItemQuery,
     LabelIn,
     LabelOut,
     RejectIn,
@@ -46,13 +49,12 @@ from monitor.web.schemas import (
     UserOut,
 )
 from monitor.web.views import (
-    MAX_PAGE_SIZE,
-    PAGE_SIZE,
     ItemNotFound,
     colleagues,
     item_details,
     item_drafts,
     item_row,
+    matching_items,
     queue_page,
     visible_item,
     visible_items,
@@ -60,8 +62,6 @@ from monitor.web.views import (
     visible_reply,
     work_state,
 )
-
-MAX_OFFSET = 10**9
 
 
 class NameTaken(Exception):
@@ -122,8 +122,14 @@ ITEM_WRITE = documented(400, 403, 404, 409)
 
 
 def query_names(dependant: Dependant) -> set[str]:
-    """The query parameters of a route, its dependencies' included."""
-    own = {param.alias for param in dependant.query_params}
+    """The query parameters of a route, its dependencies' and query models' included."""
+    own = set()
+    for param in dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            own.update(field.alias or name for name, field in model.model_fields.items())
+        else:
+            own.add(param.alias)
     return own.union(*(query_names(inner) for inner in dependant.dependencies))
 
 
@@ -152,17 +158,14 @@ router = APIRouter(
 
 @router.get("/items", response_model=ItemPageOut)
 def list_queue(
-    user: ApiUser,
-    session: DbSession,
-    status: QueueStatus | None = None,
-    brand: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    user: ApiUser, session: DbSession, query: Annotated[ItemQuery, Query()]
 ) -> dict[str, Any]:
-    """Queue items within the caller's brands, most urgent first, one page at a time."""
-    page = queue_page(session, user, status, brand, limit, offset)
+    """Queue items within the caller's brands that match the filters, most urgent (or
+    longest waiting) first, one page at a time."""
+    chosen = parse_filter(session, user, query.model_dump(include=set(FIELDS)))
+    page = queue_page(session, chosen, query.limit, query.offset)
     items = [item_row(item) for item in page.items]
-    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/items/{item_id:int}", response_model=ItemDetailOut, responses=ITEM_READ)
@@ -262,11 +265,15 @@ def draft_history(item_id: ItemId, user: ApiUser, session: DbSession) -> list[di
 
 @router.post("/items/bulk", response_model=BulkOut, responses=documented(400, 403))
 def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
-    """One action on many items; each is checked and reported on its own (ids the caller
-    cannot see are reported as not found)."""
+    """One action on the items named by `ids` or matching `filter`; each is checked and
+    reported on its own (ids the caller cannot see are reported as not found)."""
     authorize(policies.can_bulk(user))
     assignee = named_user(session, body.assignee) if body.assignee else None
-    items, missing = visible_items(session, user, body.ids)
+    if body.filter is not None:
+        chosen = parse_filter(session, user, vars(body.filter))
+        items, missing = matching_items(session, chosen), []
+    else:
+        items, missing = visible_items(session, user, body.ids or [])
     results = bulk(
         session, user, items, body.action, body.versions, assignee, body.comment, body.team
     )

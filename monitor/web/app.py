@@ -24,6 +24,7 @@ from monitor.runtime import Runtime
 from monitor.storage.models import QueueItem
 from monitor.web import admin, api, items, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
+from monitor.web.filters import FilterError
 from monitor.web.formatting import FILTERS
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
 from monitor.web.views import NotFound, item_row
@@ -87,6 +88,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     api_app.add_exception_handler(NotFound, json_error(404))
     api_app.add_exception_handler(PermissionDenied, json_error(403))
     api_app.add_exception_handler(api.NameTaken, json_error(409))
+    api_app.add_exception_handler(FilterError, json_error(422))
     api_app.add_exception_handler(StaleItemError, stale_item)
     for refused in (WorkflowError, TransitionError, ReplyError, UserError):
         api_app.add_exception_handler(refused, json_error(400))

@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES, TEAM_NAMES
+from monitor.queue.sla import WAITING, SlaState, state_of
 from monitor.queue.states import QueueStatus
+from monitor.storage.models import QueueItem
 
 BERLIN = ZoneInfo("Europe/Berlin")
-SOON_SECONDS = 2 * 3600
-"""A deadline closer than this is shown as "bald fällig"."""
 
 STATUS_NAMES = {status.value: status.label[:1].upper() + status.label[1:] for status in QueueStatus}
 AUDIT_ACTIONS = {
@@ -45,6 +45,9 @@ REVIEW_TASKS = {
     "false_positive": "Fehlalarm",
 }
 PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
+BAND_NAMES = {"critical": "kritisch", "high": "hoch", "normal": "normal", "low": "niedrig"}
+SLA_NAMES = {"ok": "im Plan", "near": "bald fällig", "overdue": "überfällig"}
+SORT_NAMES = {"urgent": "dringendste zuerst", "waiting": "am längsten wartend"}
 ROLE_NAMES = {"agent": "Agent", "approver": "Freigabe", "lead": "Leitung", "admin": "Admin"}
 TASK_NAMES = {"sentiment": "Stimmung", "offensive": "Beleidigung", "troll": "Troll"}
 LABEL_NAMES = {
@@ -75,12 +78,18 @@ def _span(seconds: float) -> str:
     return f"{hours} Std." if hours < 48 else f"{hours // 24} Tagen"
 
 
-def due_state(due_at: datetime, now: datetime | None = None) -> dict[str, str]:
-    """The deadline as a CSS state (overdue, soon, ok) and a German phrase."""
-    left = (due_at - (now or datetime.now(UTC))).total_seconds()
-    if left < 0:
-        return {"state": "overdue", "text": f"überfällig seit {_span(-left)}"}
-    return {"state": "soon" if left < SOON_SECONDS else "ok", "text": f"in {_span(left)}"}
+def due_state(item: QueueItem, now: datetime | None = None) -> dict[str, str]:
+    """The item's SLA state as a CSS state (the one the SLA filter selects by) and a German
+    phrase; an answered item's clock has stopped."""
+    now = now or datetime.now(UTC)
+    state = state_of(item, now)
+    left = (item.due_at - now).total_seconds()
+    if state is SlaState.OVERDUE:
+        return {"state": state.value, "text": f"überfällig seit {_span(-left)}"}
+    if item.status not in WAITING:
+        return {"state": state.value, "text": "angehalten"}
+    prefix = "bald fällig: " if state is SlaState.NEAR else ""
+    return {"state": state.value, "text": f"{prefix}in {_span(left)}"}
 
 
 def priority_level(priority: int) -> str:

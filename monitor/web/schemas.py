@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from classifiers.triage import ACTION_NAMES
 from monitor.access.roles import Role
 from monitor.guidance.checker import Severity
 from monitor.guidance.playbooks import Category
@@ -14,13 +15,15 @@ from monitor.guidance.tone import Tone
 from monitor.queue import QueueStatus
 from monitor.queue.bulk import BulkAction
 from monitor.queue.labels import LabelTask
-from monitor.queue.priority import Band
+from monitor.queue.priority import Band, Sort
 from monitor.queue.sla import SlaState
 from monitor.queue.states import EscalationTeam
+from monitor.web.views import MAX_PAGE_SIZE, PAGE_SIZE
 
 MAX_TEXT = 10_000
 MAX_NOTE = 2_000
 MAX_BULK = 200
+MAX_OFFSET = 10**9
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A database id or version: positive and within a 32-bit column."""
@@ -205,15 +208,55 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
+class FilterIn(RequestBody):
+    """The queue's filters (`None`: any); the caller's brand scope applies on top."""
+
+    brand: str | None = Field(default=None, min_length=1, max_length=200)
+    platform: str | None = Field(default=None, min_length=1, max_length=32)
+    status: QueueStatus | None = None
+    category: Category | None = None
+    action: str | None = Field(
+        default=None, json_schema_extra={"enum": list(ACTION_NAMES)}, description="Next action."
+    )
+    band: Band | None = Field(default=None, description="Priority band.")
+    sla: SlaState | None = Field(default=None, description="Only waiting items are near/overdue.")
+    assignee: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="`me`, `none` (nobody assigned) or a user's name.",
+    )
+    sort: Sort = Field(default=Sort.URGENT, description="Most urgent or longest waiting first.")
+
+
+class ItemQuery(FilterIn):
+    """`GET /items`: the filters and one page."""
+
+    limit: int = Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
 class BulkIn(RequestBody):
+    """Either `ids` or `filter` chooses the items; items the caller may not see are never
+    touched."""
+
     action: BulkAction
-    ids: list[Id] = Field(min_length=1, max_length=MAX_BULK)
+    ids: list[Id] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
+    filter: FilterIn | None = Field(
+        default=None, description="Every item matching it (at most 1000; the brand scope applies)."
+    )
     versions: dict[Id, Id] = Field(
         default_factory=dict, description="Item id → the version seen; missing: as it stands."
     )
     assignee: str | None = Field(default=None, min_length=1, max_length=64)
     comment: str | None = Field(default=None, max_length=MAX_NOTE)
     team: EscalationTeam | None = None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkIn:
+        if (self.ids is None) == (self.filter is None):
+            raise ValueError("genau eines von ids und filter angeben")
+        return self
 
 
 class BulkResultOut(BaseModel):

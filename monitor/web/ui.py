@@ -11,16 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES
 from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage_users
 from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
 from monitor.access.users import authenticate, find_user
-from monitor.queue import QueueStatus, item_summary
+from monitor.queue import count_items, item_summary
 from monitor.queue.bulk import BulkAction, bulk
 from monitor.queue.presence import present_on
 from monitor.queue.states import EscalationTeam
 from monitor.queue.workflow import WorkflowError
 from monitor.storage.models import QueueItem, UserRecord, WebSession
 from monitor.web.deps import (
+    MAX_ID,
     SESSION_COOKIE,
     BrowserSession,
     CheckedSession,
@@ -31,12 +33,22 @@ from monitor.web.deps import (
     get_runtime,
     set_session_cookie,
 )
+from monitor.web.filters import FIELDS, LABELS, FilterError, chosen, parse_filter, query_string
+from monitor.web.formatting import (
+    BAND_NAMES,
+    PLATFORM_NAMES,
+    SLA_NAMES,
+    SORT_NAMES,
+    STATUS_NAMES,
+)
 from monitor.web.throttle import ADDRESS_FAILURE_LIMIT, FAILURE_LIMIT, LoginThrottle
 from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
+    QueuePage,
     brand_choices,
     colleagues,
+    matching_items,
     queue_page,
     visible_item,
 )
@@ -147,14 +159,15 @@ def logout_everywhere(session: DbSession, browser: CheckedSession) -> Response:
     return logged_out()
 
 
-def chosen_status(raw: str) -> QueueStatus | None:
-    """The status filter of the queue form ("" for every status)."""
-    if not raw:
-        return None
-    try:
-        return QueueStatus(raw)
-    except ValueError as exc:
-        raise HTTPException(400, f"Unbekannter Status „{raw}“.") from exc
+FILTER_CHOICES = {
+    "platform": PLATFORM_NAMES,
+    "status": STATUS_NAMES,
+    "category": CATEGORY_NAMES,
+    "action": ACTION_NAMES,
+    "band": BAND_NAMES,
+    "sla": SLA_NAMES,
+}
+"""The filter bar's select boxes with a fixed set of values, by parameter, with German names."""
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -163,18 +176,24 @@ def queue(
     session: DbSession,
     browser: LoggedIn,
     user: CurrentUser,
-    status: Annotated[str, Query(max_length=32)] = "",
-    brand: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> Response:
-    shown = queue_page(
-        session, user, chosen_status(status), brand or None, PAGE_SIZE, (page - 1) * PAGE_SIZE
-    )
+    """The queue with the filters of the URL; a filter value that means nothing shows the
+    page with a message naming it and no items."""
+    values = chosen(request.query_params)
+    error = None
+    try:
+        query = parse_filter(session, user, values)
+        shown = queue_page(session, query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    except FilterError as exc:
+        error, shown = str(exc), QueuePage([], 0, PAGE_SIZE, 0)
     configured = [b.name for b in get_runtime(request).settings.brands]
     return render(
         request,
         "queue.html",
         browser,
+        400 if error else 200,
+        error=error,
         page=shown,
         rows=[(item, item_summary(item)) for item in shown.items],
         present=present_on(session, [item.id for item in shown.items]),
@@ -183,13 +202,18 @@ def queue(
         teams=list(EscalationTeam),
         colleagues=colleagues(session),
         page_number=page,
-        status=status,
+        filters={name: values.get(name, "") for name in FIELDS},
+        filter_query=query_string(values),
+        labels=LABELS,
+        choices=FILTER_CHOICES,
+        sort_names=SORT_NAMES,
         brands=brand_choices(user, configured),
-        statuses=list(QueueStatus),
         scoped=user.brands is not None,
     )
 
 
+FILTER_SCOPE = "filter"
+"""The bulk form's `scope` for "every item the filters match" instead of the checked rows."""
 BULK_ACTIONS = {
     BulkAction.ASSIGN: "Zuweisen an …",
     BulkAction.RESOLVE: "Erledigt",
@@ -220,21 +244,42 @@ def bulk_action(
     browser: MemberForm,
     action: Annotated[str, Form(max_length=16)] = "",
     selected: Annotated[list[str], Form(max_length=MAX_PAGE_SIZE)] = [],  # noqa: B006
+    scope: Annotated[str, Form(max_length=16)] = "",
+    confirmed: Annotated[int | None, Form(ge=0, le=MAX_ID)] = None,
     assignee: Annotated[str, Form(max_length=64)] = "",
     comment: Annotated[str, Form(max_length=4000)] = "",
     team: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    """One action on the checked rows; the page lists what happened to each."""
+    """One action on the checked rows, or (`scope=filter`) on every item the filters in the
+    URL match: that first asks to confirm the number of items, and asks again if the number
+    changed meanwhile. The page then lists what happened to each item."""
     user = browser.user
     assert user is not None  # MemberForm made sure
     if action not in set(BulkAction):
         raise HTTPException(400, "Bitte eine Sammelaktion wählen.")
-    if not selected:
-        raise HTTPException(400, "Bitte zuerst Einträge auswählen (Taste x).")
-    items, versions = selected_items(session, user, selected)
     target = find_user(session, assignee) if assignee else None
     try:
+        if scope == FILTER_SCOPE:
+            values = chosen(request.query_params)
+            query = parse_filter(session, user, values)
+            matches = count_items(session, query)
+            if confirmed != matches:
+                return render(
+                    request,
+                    "bulk_confirm.html",
+                    browser,
+                    action=action,
+                    action_name=BULK_ACTIONS[action],
+                    count=matches,
+                    filter_query=query_string(values),
+                    fields={"assignee": assignee, "comment": comment, "team": team},
+                )
+            items, versions = matching_items(session, query), {}
+        elif selected:
+            items, versions = selected_items(session, user, selected)
+        else:
+            raise HTTPException(400, "Bitte zuerst Einträge auswählen (Taste x).")
         results = bulk(session, user, items, action, versions, target, comment or None, team)
-    except WorkflowError as exc:
+    except (FilterError, WorkflowError) as exc:
         raise HTTPException(400, str(exc)) from exc
     return render(request, "bulk_done.html", browser, results=results, action=BULK_ACTIONS[action])

@@ -17,6 +17,7 @@ from monitor.access.users import can_see_brand
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import list_replies
 from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
+from monitor.queue.workflow import WorkflowError
 from monitor.storage.models import (
     DraftRecord,
     PostRecord,
@@ -54,8 +55,6 @@ class QueuePage:
     total: int
     limit: int
     offset: int
-    brand: str | None
-    """The brand filter applied (None: every brand the user may see)."""
 
     @property
     def next_offset(self) -> int | None:
@@ -73,18 +72,30 @@ def brand_choices(user: UserRecord, configured: list[str]) -> list[str]:
 
 
 def queue_page(
-    session: Session,
-    user: UserRecord,
-    status: QueueStatus | None = None,
-    brand: str | None = None,
-    limit: int = PAGE_SIZE,
-    offset: int = 0,
+    session: Session, query: QueueFilter, limit: int = PAGE_SIZE, offset: int = 0
 ) -> QueuePage:
-    """Items the user may see, most urgent first, with the number of all that match; the
-    user's brand scope is part of the filter, so lists and counts agree."""
-    chosen = QueueFilter(status=status, brand=brand, visible_brands=user.brands)
-    items = list_items(session, chosen, limit, offset)
-    return QueuePage(items, count_items(session, chosen), limit, offset, brand)
+    """One page of the items `query` selects, with the number of all that match. The
+    user's brand scope is part of the filter (`filters.parse_filter`), so lists and counts
+    agree."""
+    items = list_items(session, query, limit, offset)
+    return QueuePage(items, count_items(session, query), limit, offset)
+
+
+BULK_FILTER_LIMIT = 1000
+"""The most items one bulk action by filter may change: a wider filter is most likely a
+mistake, and one request must not hold the database for minutes."""
+
+
+def matching_items(session: Session, query: QueueFilter) -> list[QueueItem]:
+    """Every item `query` selects (within the user's brands, which the filter carries), for a
+    bulk action on all of them; `WorkflowError` when they are more than `BULK_FILTER_LIMIT`."""
+    total = count_items(session, query)
+    if total > BULK_FILTER_LIMIT:
+        raise WorkflowError(
+            f"Der Filter trifft {total} Einträge, höchstens {BULK_FILTER_LIMIT} gehen auf "
+            "einmal. Bitte den Filter enger fassen."
+        )
+    return list_items(session, query)
 
 
 def visible_item(session: Session, user: UserRecord, item_id: int) -> QueueItem:

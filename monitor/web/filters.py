@@ -1,0 +1,82 @@
+"""The queue's filters as a request names them, read one way for UI and API: the query string of
+the queue page, the API's `GET /items` and the filter of a bulk action all become one
+`QueueFilter`, always within the user's brands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES
+from monitor.access.users import find_user
+from monitor.queue import QueueFilter, QueueStatus, Sort
+from monitor.queue.priority import Band
+from monitor.queue.sla import SlaState
+from monitor.storage.models import UserRecord
+
+FIELDS = ("brand", "platform", "status", "category", "action", "band", "sla", "assignee", "sort")
+"""The filter's parameter names, in the order the filter bar shows them."""
+ME, NOBODY = "me", "none"
+"""`assignee` values besides a user's name: the caller, and items nobody is assigned to."""
+
+LABELS = {
+    "brand": "Marke",
+    "platform": "Plattform",
+    "status": "Status",
+    "category": "Kategorie",
+    "action": "Aktion",
+    "band": "Priorität",
+    "sla": "SLA",
+    "assignee": "Bearbeitung",
+    "sort": "Sortierung",
+}
+CHOICES: dict[str, frozenset[str]] = {
+    "status": frozenset(QueueStatus),
+    "category": frozenset(CATEGORY_NAMES),
+    "action": frozenset(ACTION_NAMES),
+    "band": frozenset(Band),
+    "sla": frozenset(SlaState),
+    "sort": frozenset(Sort),
+}
+"""The values a parameter with a fixed set of them accepts."""
+
+
+class FilterError(ValueError):
+    """A filter value that means nothing; the message (German) names parameter and value."""
+
+
+def chosen(raw: Mapping[str, str | None]) -> dict[str, str]:
+    """The filter parameters `raw` sets; an empty one (a form's "alle") sets nothing."""
+    values = {name: str(raw.get(name) or "").strip() for name in FIELDS}
+    return {name: value for name, value in values.items() if value}
+
+
+def query_string(values: Mapping[str, str]) -> str:
+    """The filter as a URL query (paging and bulk forms keep it)."""
+    return urlencode(values)
+
+
+def parse_filter(session: Session, user: UserRecord, raw: Mapping[str, str | None]) -> QueueFilter:
+    """The filter `raw` names, within the user's brands; `FilterError` for a value that is not
+    one of its parameter's or a colleague nobody is called."""
+    values = chosen(raw)
+    for name, allowed in CHOICES.items():
+        if name in values and values[name] not in allowed:
+            raise FilterError(f"Unbekannter Wert „{values[name]}“ für {LABELS[name]}.")
+    assignee = values.pop("assignee", None)
+    assignee_id = None
+    if assignee == ME:
+        assignee_id = user.id
+    elif assignee is not None and assignee != NOBODY:
+        colleague = find_user(session, assignee)
+        if colleague is None:
+            raise FilterError(f"Einen Benutzer „{assignee}“ gibt es nicht.")
+        assignee_id = colleague.id
+    return QueueFilter(
+        **values,  # type: ignore[arg-type]  # checked above; QueueFilter makes them enums
+        assignee_id=assignee_id,
+        unassigned=assignee == NOBODY,
+        visible_brands=user.brands,
+    )
