@@ -154,7 +154,9 @@ def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None
         runtime.database.location,
     )
     with stop_signals("stopping after the current page") as stop, ExitStack() as stack:
-        stack.enter_context(scheduling(runtime.pipeline, plan.connectors, plan.schedule))
+        stack.enter_context(
+            scheduling(runtime.pipeline, plan.connectors, plan.schedule, runtime.settings.workflow)
+        )
         if web is not None:
             stack.enter_context(serving(runtime, *web))
         stop.wait()

@@ -1,5 +1,5 @@
-"""Polling every source (and re-checking stored posts, and recording SLA breaches) on its
-interval with APScheduler 3.
+"""Polling every source (and re-checking stored posts, recording SLA breaches and, where
+enabled, assigning queue items) on its interval with APScheduler 3.
 
 Jobs live in the database (SQLAlchemy job store) under fixed ids, so a restart picks up
 the existing schedule instead of adding a second copy of each job.
@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,13 +24,19 @@ from sqlalchemy import Engine
 from connectors.base import Connector
 from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
+from monitor.queue.assignment import reoffer_waiting
 from monitor.queue.breaches import record_breaches
+from monitor.settings import WorkflowSettings
+from monitor.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 # APScheduler stores a job as a text reference plus picklable arguments, so the job function
 # finds the live pipeline and connectors here, set once by `run_scheduler`.
 _runtime: dict[str, tuple[Pipeline, Connector]] = {}
+_workflow: dict[str, WorkflowSettings] = {}
+"""The `[workflow]` settings the assignment job reads (under `WORKFLOW`), set by `scheduling`."""
+WORKFLOW = "workflow"
 
 
 def poll_job(source: str) -> None:
@@ -61,23 +67,52 @@ def check_job(source: str) -> None:
     )
 
 
+def _database() -> Database:
+    """The database the queue's own jobs work on (every source's pipeline shares it)."""
+    return next(iter(_runtime.values()))[0].db
+
+
 def breach_job(_name: str) -> None:
     """The scheduled job: record the queue's new SLA breaches (once per item)."""
-    pipeline = next(iter(_runtime.values()))[0]
-    with pipeline.db.transaction() as session:
+    with _database().transaction() as session:
         breached = record_breaches(session, datetime.now(UTC))
     if breached:
         log.warning("SLA: %d queue items newly overdue", breached)
+
+
+def assign_job(_name: str) -> None:
+    """The scheduled job: re-offer assigned items nobody started on in time, then hand out
+    the unassigned ones round-robin to the members on shift, up to the per-agent cap."""
+    rules = _workflow[WORKFLOW]
+    with _database().transaction() as session:
+        handed = reoffer_waiting(
+            session, timedelta(minutes=rules.reoffer_after_minutes), rules.max_items_per_agent
+        )
+    if handed:
+        log.info("assignment: %d queue items handed out", len(handed))
 
 
 JOBS: dict[str, Callable[[str], None]] = {
     "poll": poll_job,
     "check": check_job,
     "sla": breach_job,
+    "assign": assign_job,
 }
-"""Job kinds by id prefix: a job id is `KIND:SOURCE` (`sla:breaches` for the queue's own)."""
+"""Job kinds by id prefix: a job id is `KIND:SOURCE` (`sla:breaches`, `assign:queue` for the
+queue's own)."""
 BREACH_JOB, BREACH_MINUTES = "sla:breaches", 1.0
 """Breaches are stamped at most a minute late."""
+ASSIGN_JOB, ASSIGN_MINUTES = "assign:queue", 1.0
+"""New items reach someone on shift within a minute."""
+
+
+def queue_jobs(workflow: WorkflowSettings) -> dict[str, float]:
+    """The queue's own jobs: breaches always, assignment where `[workflow] auto_assign` is on
+    (turning it off removes the stored job)."""
+    jobs = {BREACH_JOB: BREACH_MINUTES}
+    if workflow.auto_assign:
+        jobs[ASSIGN_JOB] = ASSIGN_MINUTES
+    return jobs
 
 
 def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
@@ -114,15 +149,19 @@ def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> Non
 
 @contextmanager
 def scheduling(
-    pipeline: Pipeline, connectors: list[Connector], schedule: dict[str, float]
+    pipeline: Pipeline,
+    connectors: list[Connector],
+    schedule: dict[str, float],
+    workflow: WorkflowSettings,
 ) -> Iterator[None]:
     """The jobs run in background threads for the `with` block; at its end a poll in
     progress finishes its page, then the scheduler stops."""
     _runtime.clear()
     _runtime.update({c.source: (pipeline, c) for c in connectors})
+    _workflow[WORKFLOW] = workflow
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
-    sync_jobs(scheduler, {**schedule, BREACH_JOB: BREACH_MINUTES})
+    sync_jobs(scheduler, {**schedule, **queue_jobs(workflow)})
     scheduler.resume()
     try:
         yield

@@ -180,6 +180,16 @@ class SlaSettings(_Section):
         return self
 
 
+class WorkflowSettings(_Section):
+    """Automatic assignment: round-robin to the users on shift, re-offering what waits."""
+
+    auto_assign: bool = False
+    max_items_per_agent: int = Field(default=5, ge=1, le=1000)
+    """Items in progress (assigned, drafting) above which someone gets no new ones."""
+    reoffer_after_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    """An assigned item nobody started a draft on goes to someone else after this long."""
+
+
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
 SourcesSettings: type[_Section] = create_model(
     "SourcesSettings",
@@ -203,6 +213,7 @@ class Settings(BaseSettings):
     classifiers: ClassifierSettings = Field(default_factory=ClassifierSettings)
     flagging: FlaggingSettings = Field(default_factory=FlaggingSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
+    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -166,6 +166,7 @@ CASES: dict[tuple[str, str], Case] = {
         "approver", 200, 200, body=lambda t: {"action": "resolve", "ids": [t.item]}
     ),
     ("GET", "/api/v1/me"): api("agent", 200, other_brand=200),
+    ("POST", "/api/v1/me/shift"): api("agent", 200, 200, body=lambda _: {"on_shift": True}),
     ("GET", "/api/v1/users"): api("agent", 200, other_brand=200),
     ("POST", "/api/v1/users"): api(
         "admin",
@@ -181,6 +182,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/login"): form(303, body=lambda t: {"username": t.name, "password": WEB_PASSWORD}),
     ("POST", "/logout"): form(303),
     ("POST", "/logout/all"): form(303),
+    ("POST", "/shift"): form(303, body=lambda _: {"action": "start"}),
     ("GET", "/"): page(),
     ("GET", "/items/{item_id}"): page(other_brand=404),
 }

@@ -1,5 +1,5 @@
 """Automatic assignment: round-robin to the team members on shift, each up to a cap, and
-re-offering items their assignee has not started on in time.
+re-offering items their assignee has not started on in time; members start and end their shift.
 
 The scheduler runs these as the system (the audit log says "System"); assignment by hand is
 `workflow.assign` and `workflow.take`.
@@ -15,11 +15,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.access.users import can_see_brand
+from monitor.queue.audit import record
 from monitor.queue.states import QueueStatus
 from monitor.queue.workflow import OPEN_DRAFT_STATES, change, claim, set_assignee
 from monitor.storage.models import QueueItem, UserRecord, utcnow
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+def set_shift(session: Session, user: UserRecord, on: bool) -> None:
+    """Start (`on`) or end the user's shift: only members on shift get items automatically.
+    A change is written to the audit log like every workflow step; asking for the state the
+    user is in already changes and records nothing."""
+    if user.on_shift == on:
+        return
+    user.on_shift = on
+    record(session, None, user, "shift_start" if on else "shift_end", None, None)
 
 
 def on_shift(session: Session) -> list[UserRecord]:

@@ -1,4 +1,5 @@
-"""The append-only audit log: who did what to a queue item, when, from which status to which.
+"""The append-only audit log: who did what to a queue item, when, from which status to which
+(and, without an item, what concerns the team's workflow: shifts begun and ended).
 
 Entries are only ever added (`record`) and read (`audit_trail`); nothing in Rufwacht changes or
 removes one.
@@ -20,7 +21,7 @@ SYSTEM_NAME = "System"
 
 def record(
     session: Session,
-    item: QueueItem,
+    item: QueueItem | None,
     actor: UserRecord | None,
     action: str,
     from_status: QueueStatus | None,
@@ -28,9 +29,9 @@ def record(
     comment: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add one entry; `actor` None is the system."""
+    """Add one entry; `actor` None is the system, `item` None an entry about the team."""
     entry = AuditEntry(
-        item_id=item.id,
+        item_id=item.id if item else None,
         actor_id=actor.id if actor else None,
         actor_name=actor.name if actor else SYSTEM_NAME,
         at=utcnow(),

@@ -355,7 +355,8 @@ class WebSession(Base):
 
 
 class AuditEntry(Base):
-    """One thing someone did to a queue item; written once, never changed or deleted.
+    """One thing someone did to a queue item (or, without one, in the team's workflow, such as
+    starting a shift); written once, never changed or deleted.
 
     The actor's name is copied, so the entry still says who it was after a rename; `actor_id`
     is None for what the system did (intake, automatic assignment, upstream deletion)."""
@@ -363,9 +364,10 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(
+    item_id: Mapped[int | None] = mapped_column(
         ForeignKey("queue_items.id", ondelete="CASCADE"), index=True
     )
+    """None for what concerns the team rather than one item (a shift begun or ended)."""
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)

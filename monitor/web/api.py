@@ -17,6 +17,7 @@ from monitor.access.users import add_user, find_user
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import save_reply
 from monitor.queue import drafts, workflow
+from monitor.queue.assignment import set_shift
 from monitor.queue.audit import audit_trail
 from monitor.queue.bulk import bulk
 from monitor.queue.labels import add_label
@@ -43,6 +44,7 @@ from monitor.web.schemas import (
     SavedReplyIn,
     SavedReplyOut,
     SendIn,
+    ShiftIn,
     StaleOut,
     TransitionIn,
     UserIn,
@@ -287,6 +289,14 @@ def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, An
 @router.get("/me", response_model=UserOut)
 def me(user: ApiUser) -> UserRecord:
     """The caller's own account."""
+    return user
+
+
+@router.post("/me/shift", response_model=UserOut)
+def change_shift(body: ShiftIn, user: ApiUser, session: DbSession) -> UserRecord:
+    """Begin or end the caller's shift: automatic assignment hands items only to those on
+    shift (audited)."""
+    set_shift(session, user, body.on_shift)
     return user
 
 

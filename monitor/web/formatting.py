@@ -36,6 +36,8 @@ AUDIT_ACTIONS = {
     "reopen_new_post": "wieder geöffnet (neuer Beitrag)",
     "deleted_upstream": "auf der Plattform gelöscht",
     "label": "Bewertung",
+    "shift_start": "Schicht begonnen",
+    "shift_end": "Schicht beendet",
 }
 SEVERITY_NAMES = {"block": "Blockiert", "warn": "Hinweis"}
 REVIEW_TASKS = {

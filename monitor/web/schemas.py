@@ -280,6 +280,10 @@ class UserOut(BaseModel):
     on_shift: bool
 
 
+class ShiftIn(RequestBody):
+    on_shift: bool = Field(description="true begins the caller's shift, false ends it.")
+
+
 class UserIn(RequestBody):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
     role: Role

@@ -16,6 +16,7 @@ from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage
 from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
 from monitor.access.users import authenticate, find_user
 from monitor.queue import count_items, item_summary
+from monitor.queue.assignment import set_shift
 from monitor.queue.bulk import BulkAction, bulk
 from monitor.queue.presence import present_on
 from monitor.queue.states import EscalationTeam
@@ -157,6 +158,26 @@ def logout_everywhere(session: DbSession, browser: CheckedSession) -> Response:
     else:
         end_all_sessions(session, browser.user)
     return logged_out()
+
+
+SHIFT_ACTIONS = {"start": True, "end": False}
+"""The header's shift button: `start` begins the user's shift, `end` ends it."""
+
+
+@router.post("/shift")
+def shift(
+    session: DbSession,
+    browser: MemberForm,
+    action: Annotated[str, Form(max_length=8)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Begin or end the user's shift (automatic assignment hands items only to those on
+    shift), then back to the page the button was on."""
+    assert browser.user is not None  # MemberForm made sure
+    if action not in SHIFT_ACTIONS:
+        raise HTTPException(400, "Bitte „Schicht beginnen“ oder „Schicht beenden“ wählen.")
+    set_shift(session, browser.user, SHIFT_ACTIONS[action])
+    return redirect(local_path(next))
 
 
 FILTER_CHOICES = {
