@@ -142,3 +142,22 @@ def test_a_relative_sqlite_file_lies_beside_the_config_not_in_the_current_folder
     assert result.exit_code == 0, result.output
     assert (tmp_path / "etc" / "ruf.db").exists()
     assert not (tmp_path / "elsewhere" / "ruf.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("workflow", "named"),
+    [
+        ({"max_items_per_agent": 0}, "workflow.max_items_per_agent"),
+        ({"reoffer_after_minutes": -5}, "workflow.reoffer_after_minutes"),
+        ({"auto_assing": True}, "workflow.auto_assing"),
+        ({"auto_assign": "vielleicht"}, "workflow.auto_assign"),
+    ],
+)
+def test_a_bad_workflow_setting_is_named(
+    tmp_path: Path, workflow: dict[str, object], named: str
+) -> None:
+    config = write_toml(tmp_path / "rufwacht.toml", {"workflow": workflow})
+    result = runner.invoke(app, ["queue", "list", "--config", str(config)])
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert f"rufwacht.toml: {named}: " in line
