@@ -64,7 +64,7 @@ def parse_filter(session: Session, user: UserRecord, raw: Mapping[str, str | Non
     values = chosen(raw)
     for name, allowed in CHOICES.items():
         if name in values and values[name] not in allowed:
-            raise FilterError(f"Unbekannter Wert „{values[name]}“ für {LABELS[name]}.")
+            raise FilterError(f"Unbekannter Wert „{values[name]}“ für {LABELS[name]} ({name}).")
     assignee = values.pop("assignee", None)
     assignee_id = None
     if assignee == ME:
