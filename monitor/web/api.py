@@ -292,7 +292,7 @@ def me(user: ApiUser) -> UserRecord:
     return user
 
 
-@router.post("/me/shift", response_model=UserOut)
+@router.post("/me/shift", response_model=UserOut, responses=documented(400))
 def change_shift(body: ShiftIn, user: ApiUser, session: DbSession) -> UserRecord:
     """Begin or end the caller's shift: automatic assignment hands items only to those on
     shift (audited)."""

@@ -281,7 +281,9 @@ class UserOut(BaseModel):
 
 
 class ShiftIn(RequestBody):
-    on_shift: bool = Field(description="true begins the caller's shift, false ends it.")
+    on_shift: bool = Field(
+        strict=True, description="true begins the caller's shift, false ends it."
+    )
 
 
 class UserIn(RequestBody):
