@@ -16,12 +16,13 @@ from monitor.access.roles import Role
 from monitor.access.users import UserError
 from monitor.guidance.notes import NoteError, playbook_notes, set_playbook_note
 from monitor.guidance.playbooks import Category, playbook_for
-from monitor.guidance.replies import ReplyError, delete_reply, list_replies, save_reply
+from monitor.guidance.replies import ReplyError, delete_reply, save_reply
 from monitor.guidance.templates import PLACEHOLDERS
 from monitor.guidance.tone import Tone
 from monitor.storage.models import SavedReply, UserRecord, WebSession
 from monitor.web.deps import MAX_ID, CurrentUser, DbSession, LoggedIn, MemberForm
 from monitor.web.ui import redirect, render
+from monitor.web.views import visible_replies, visible_reply
 
 router = APIRouter()
 
@@ -54,9 +55,8 @@ def replies(
     request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
 ) -> Response:
     authorize(policies.can_edit_saved_replies(user))
-    return render(
-        request, "replies.html", browser, replies=list_replies(session), done=SAVED.get(done)
-    )
+    shown = visible_replies(session, user, brand=None, category=None)
+    return render(request, "replies.html", browser, replies=shown, done=SAVED.get(done))
 
 
 def reply_form(
@@ -98,13 +98,6 @@ def stored_values(reply: SavedReply | None) -> dict[str, str]:
     }
 
 
-def reply_or_404(session: Session, reply_id: int) -> SavedReply:
-    reply = session.get(SavedReply, reply_id)
-    if reply is None:
-        raise HTTPException(404)
-    return reply
-
-
 @router.get("/replies/new", response_class=HTMLResponse)
 def new_reply(request: Request, browser: LoggedIn, user: CurrentUser) -> Response:
     authorize(policies.can_edit_saved_replies(user))
@@ -116,7 +109,7 @@ def edit_reply(
     request: Request, reply_id: RecordId, session: DbSession, browser: LoggedIn, user: CurrentUser
 ) -> Response:
     authorize(policies.can_edit_saved_replies(user))
-    reply = reply_or_404(session, reply_id)
+    reply = visible_reply(session, user, reply_id)
     return reply_form(request, browser, reply, stored_values(reply))
 
 
@@ -163,12 +156,15 @@ def update_reply(
     brand: Short = "",
 ) -> Response:
     values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
-    return store_reply(request, session, browser, reply_or_404(session, reply_id), values)
+    return store_reply(
+        request, session, browser, visible_reply(session, member(browser), reply_id), values
+    )
 
 
 @router.post("/replies/{reply_id}/delete")
 def remove_reply(reply_id: RecordId, session: DbSession, browser: MemberForm) -> Response:
-    delete_reply(session, member(browser), reply_or_404(session, reply_id))
+    user = member(browser)
+    delete_reply(session, user, visible_reply(session, user, reply_id))
     return redirect("/replies?done=deleted")
 
 
@@ -198,7 +194,7 @@ def notes_page(
 def playbooks(
     request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
 ) -> Response:
-    authorize(policies.can_edit_saved_replies(user))
+    authorize(policies.can_edit_playbook_notes(user))
     return notes_page(request, session, browser, done=done)
 
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.orm import Session
 
 from monitor.access import policies
 from monitor.access.policies import authorize
@@ -17,7 +16,6 @@ from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import save_reply
 from monitor.queue import QueueStatus, drafts, workflow
 from monitor.queue.audit import audit_trail
-from monitor.queue.bulk import bulk
 from monitor.queue.labels import add_label
 from monitor.storage.models import DraftRecord, QueueItem, UserRecord
 from monitor.web.deps import MAX_ID, ApiUser, DbSession, ItemId, get_runtime
@@ -48,14 +46,14 @@ from monitor.web.schemas import (
 from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
-    ItemNotFound,
+    bulk_by_id,
     colleagues,
     item_details,
     item_drafts,
     item_row,
+    named_user,
     queue_page,
     visible_item,
-    visible_items,
     visible_replies,
     visible_reply,
     work_state,
@@ -69,14 +67,6 @@ class NameTaken(Exception):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Einen Benutzer „{name}“ gibt es schon.")
-
-
-def named_user(session: Session, name: str) -> UserRecord:
-    """The user called `name`; a `WorkflowError` (400) when there is none."""
-    found = find_user(session, name)
-    if found is None:
-        raise workflow.WorkflowError(f"Einen Benutzer „{name}“ gibt es nicht.")
-    return found
 
 
 def draft_view(draft: DraftRecord) -> dict[str, Any]:
@@ -264,14 +254,10 @@ def draft_history(item_id: ItemId, user: ApiUser, session: DbSession) -> list[di
 def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """One action on many items; each is checked and reported on its own (ids the caller
     cannot see are reported as not found)."""
-    authorize(policies.can_bulk(user))
-    assignee = named_user(session, body.assignee) if body.assignee else None
-    items, missing = visible_items(session, user, body.ids)
-    results = bulk(
-        session, user, items, body.action, body.versions, assignee, body.comment, body.team
+    results = bulk_by_id(
+        session, user, body.action, body.ids, body.versions, body.assignee, body.comment, body.team
     )
-    not_found = [{"item_id": i, "ok": False, "message": str(ItemNotFound(i))} for i in missing]
-    return {"results": [vars(result) for result in results] + not_found}
+    return {"results": [vars(result) for result in results]}
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -9,17 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
-from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage_users
+from monitor.access.policies import (
+    can_bulk,
+    can_edit_playbook_notes,
+    can_edit_saved_replies,
+    can_manage_users,
+)
 from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
-from monitor.access.users import authenticate, find_user
+from monitor.access.users import authenticate
 from monitor.queue import QueueStatus, item_summary
-from monitor.queue.bulk import BulkAction, bulk
+from monitor.queue.bulk import BulkAction
 from monitor.queue.presence import present_on
 from monitor.queue.states import EscalationTeam
 from monitor.queue.workflow import WorkflowError
-from monitor.storage.models import QueueItem, UserRecord, WebSession
+from monitor.storage.models import WebSession
 from monitor.web.deps import (
     SESSION_COOKIE,
     BrowserSession,
@@ -36,9 +40,9 @@ from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     brand_choices,
+    bulk_by_id,
     colleagues,
     queue_page,
-    visible_item,
 )
 
 router = APIRouter()
@@ -55,7 +59,8 @@ def render(
     templates: Jinja2Templates = request.app.state.templates
     user = browser.user
     menu = {
-        "may_edit_guidance": user is not None and bool(can_edit_saved_replies(user)),
+        "may_edit_replies": user is not None and bool(can_edit_saved_replies(user)),
+        "may_edit_notes": user is not None and bool(can_edit_playbook_notes(user)),
         "may_manage_users": user is not None and bool(can_manage_users(user)),
     }
     return templates.TemplateResponse(
@@ -199,18 +204,15 @@ BULK_ACTIONS = {
 }
 
 
-def selected_items(
-    session: Session, user: UserRecord, selected: list[str]
-) -> tuple[list[QueueItem], dict[int, int]]:
-    """The items of the checked rows (`ID:VERSION`) and the version each row showed."""
-    items, versions = [], {}
+def selected_items(selected: list[str]) -> dict[int, int]:
+    """The checked rows (`ID:VERSION`): each item's id and the version the row showed."""
+    versions = {}
     for value in selected:
         item_id, _, version = value.partition(":")
         if not (item_id.isdigit() and version.isdigit()):
             raise HTTPException(400, f"Ungültige Auswahl „{value}“.")
-        items.append(visible_item(session, user, int(item_id)))
         versions[int(item_id)] = int(version)
-    return items, versions
+    return versions
 
 
 @router.post("/bulk", response_class=HTMLResponse)
@@ -231,10 +233,11 @@ def bulk_action(
         raise HTTPException(400, "Bitte eine Sammelaktion wählen.")
     if not selected:
         raise HTTPException(400, "Bitte zuerst Einträge auswählen (Taste x).")
-    items, versions = selected_items(session, user, selected)
-    target = find_user(session, assignee) if assignee else None
+    versions = selected_items(selected)
     try:
-        results = bulk(session, user, items, action, versions, target, comment or None, team)
+        results = bulk_by_id(
+            session, user, action, list(versions), versions, assignee, comment or None, team
+        )
     except WorkflowError as exc:
         raise HTTPException(400, str(exc)) from exc
     return render(request, "bulk_done.html", browser, results=results, action=BULK_ACTIONS[action])
