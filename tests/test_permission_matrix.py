@@ -19,11 +19,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from starlette.routing import BaseRoute, Mount, Route
 
 from monitor.access.sessions import end_session, start_session
 from monitor.access.users import issue_token, revoke_tokens
@@ -37,7 +34,7 @@ from monitor.web.app import create_app
 from monitor.web.deps import SESSION_COOKIE
 from tests import factories
 from tests.conftest import WEB_PASSWORD
-from tests.web_team import OTHER_BRAND, ROLES, fast_checker, new_item
+from tests.web_team import OTHER_BRAND, ROLES, fast_checker, new_item, routes_of
 
 CALLERS = (*ROLES, "other_brand", "none", "revoked")
 REPLY = (
@@ -247,24 +244,6 @@ CASES: dict[tuple[str, str], Case] = {
 
 
 # --- the routes the app has -----------------------------------------------------------------
-
-
-def routes_of(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
-    """(method, path) of every route, those of included routers and the mounted API included;
-    static files are no route. (FastAPI 0.16x wraps an included router in a route that keeps
-    it as `original_router`; the app includes its routers without a prefix.)"""
-    found = set()
-    for route in routes:
-        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
-            found |= routes_of(route.app.routes, prefix + route.path)
-        elif isinstance(route, APIRoute | Route):
-            path = prefix + route.path_format
-            found |= {(m, path) for m in route.methods or () if m != "HEAD"}
-        elif isinstance(router := getattr(route, "original_router", None), APIRouter):
-            found |= routes_of(router.routes, prefix)
-        elif not isinstance(route, Mount):
-            raise AssertionError(f"a route of an unknown kind: {route!r}")
-    return found
 
 
 def test_every_route_has_an_entry() -> None:
