@@ -27,14 +27,14 @@ from monitor.access.users import issue_token, revoke_tokens
 from monitor.guidance.replies import save_reply
 from monitor.queue import drafts
 from monitor.runtime import Runtime
-from monitor.settings import Settings, default_settings
+from monitor.settings import default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import QueueItem, UserRecord
 from monitor.web.app import create_app
 from monitor.web.deps import SESSION_COOKIE
 from tests import factories
 from tests.conftest import WEB_PASSWORD
-from tests.web_team import OTHER_BRAND, ROLES, fast_checker, new_item, routes_of
+from tests.web_team import OTHER_BRAND, ROLES, new_item, routes_of
 
 CALLERS = (*ROLES, "other_brand", "none", "revoked")
 REPLY = (
@@ -55,11 +55,6 @@ REPLY_FIELDS = {
 def backend() -> str:
     """Permissions do not depend on the database: SQLite only."""
     return "sqlite"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return fast_checker(settings)
 
 
 # --- what a request acts on, what it sends --------------------------------------------------

@@ -15,7 +15,6 @@ from monitor.access.users import add_user, authenticate
 from monitor.queue.drafts import DraftStatus
 from monitor.queue.states import QueueStatus
 from monitor.runtime import Runtime
-from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import (
     AuditEntry,
@@ -27,7 +26,7 @@ from monitor.storage.models import (
 )
 from monitor.web.app import create_app
 from tests import factories
-from tests.conftest import NGRAM_CLASSIFIERS, WEB_PASSWORD, csrf_token, log_in
+from tests.conftest import WEB_PASSWORD, csrf_token, log_in
 from tests.web_team import routes_of
 
 GOOD_REPLY = (
@@ -36,13 +35,6 @@ GOOD_REPLY = (
 )
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture
-def app_runtime(settings: Settings, db: Database) -> Runtime:
-    """The app's runtime with the small bundled models (the draft checker loads one)."""
-    classifiers = settings.classifiers.model_copy(update=NGRAM_CLASSIFIERS)
-    return Runtime(settings.model_copy(update={"classifiers": classifiers}), db)
 
 
 def client_for(runtime: Runtime) -> TestClient:
@@ -80,8 +72,8 @@ class Browsers(dict[str, TestClient]):
 
 
 @pytest.fixture
-def as_user(app_runtime: Runtime, team: dict[str, int]) -> Iterator[Browsers]:
-    browsers = Browsers(app_runtime)
+def as_user(web_runtime: Runtime, team: dict[str, int]) -> Iterator[Browsers]:
+    browsers = Browsers(web_runtime)
     yield browsers
     for client in browsers.values():
         client.__exit__(None, None, None)
@@ -137,8 +129,8 @@ FORMS = [
 """Every form of a logged-in user (login and logout: tests/test_web_auth.py)."""
 
 
-def test_the_csrf_test_covers_every_form(app_runtime: Runtime) -> None:
-    posts = {path for method, path in routes_of(create_app(app_runtime).routes) if method == "POST"}
+def test_the_csrf_test_covers_every_form(web_runtime: Runtime) -> None:
+    posts = {path for method, path in routes_of(create_app(web_runtime).routes) if method == "POST"}
     pages = {path for path in posts if not path.startswith("/api/")}
     assert pages - {"/login", "/logout", "/logout/all"} == {path for path, _ in FORMS}
 
@@ -413,7 +405,7 @@ def test_admins_add_and_deactivate_users(
 
 
 def test_a_lead_of_one_brand_sees_only_its_saved_replies_and_no_playbook_notes(
-    app_runtime: Runtime, db: Database
+    web_runtime: Runtime, db: Database
 ) -> None:
     with db.transaction() as session:
         add_user(session, "dhl-lead", Role.LEAD, WEB_PASSWORD, ["DHL"])
@@ -423,7 +415,7 @@ def test_a_lead_of_one_brand_sees_only_its_saved_replies_and_no_playbook_notes(
                     brand=brand, category="complaint", tone="sie", title=title, body="Hallo {name}"
                 )
             )
-    with client_for(app_runtime) as lead:
+    with client_for(web_runtime) as lead:
         log_in(lead, "dhl-lead")
         page = lead.get("/replies").text
         assert "Paket verspätet" in page and "Zug ausgefallen" not in page

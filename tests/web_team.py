@@ -12,20 +12,12 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from monitor.access.roles import Role
 from monitor.access.users import issue_token
-from monitor.settings import Settings
 from monitor.storage.models import QueueItem, UserRecord
 from tests import factories
 
 ROLES = ("agent", "approver", "lead", "admin")
 OTHER_BRAND = "DHL"
 """The brand the `other_brand` member is limited to; items are for Deutsche Bahn."""
-
-
-def fast_checker(settings: Settings) -> Settings:
-    """`settings` with the bundled n-gram offensive model in the draft checker, which loads in
-    an instant (the checker's rules are what the web tests are about)."""
-    classifiers = settings.classifiers.model_copy(update={"offensive": "ngram-offensive"})
-    return settings.model_copy(update={"classifiers": classifiers})
 
 
 def bearer(token: str) -> dict[str, str]:

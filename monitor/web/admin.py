@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,20 @@ def member(browser: WebSession) -> UserRecord:
     return browser.user
 
 
+def form_page(
+    request: Request,
+    browser: WebSession,
+    name: str,
+    error: str | None = None,
+    done: str = "",
+    **context: object,
+) -> HTMLResponse:
+    """One of these pages with its forms: 400 with the German reason after a refused form,
+    else 200 with the confirmation of what the last form did."""
+    status = 400 if error else 200
+    return render(request, name, browser, status, error=error, done=SAVED.get(done), **context)
+
+
 # --- saved replies ----------------------------------------------------------------------------
 
 
@@ -56,7 +70,7 @@ def replies(
 ) -> Response:
     authorize(policies.can_edit_saved_replies(user))
     shown = visible_replies(session, user, brand=None, category=None)
-    return render(request, "replies.html", browser, replies=shown, done=SAVED.get(done))
+    return form_page(request, browser, "replies.html", done=done, replies=shown)
 
 
 def reply_form(
@@ -66,14 +80,13 @@ def reply_form(
     values: dict[str, str],
     error: str | None = None,
 ) -> HTMLResponse:
-    return render(
+    return form_page(
         request,
-        "reply_edit.html",
         browser,
-        400 if error else 200,
+        "reply_edit.html",
+        error,
         reply=reply,
         values=values,
-        error=error,
         categories=list(Category),
         tones=list(Tone),
         placeholders=PLACEHOLDERS,
@@ -113,6 +126,16 @@ def edit_reply(
     return reply_form(request, browser, reply, stored_values(reply))
 
 
+def reply_fields(
+    title: Short = "", body: Text = "", category: Short = "", tone: Short = "", brand: Short = ""
+) -> dict[str, str]:
+    """The saved-reply form's fields, as `save_reply` takes them."""
+    return {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
+
+
+ReplyFields = Annotated[dict[str, str], Depends(reply_fields)]
+
+
 def store_reply(
     request: Request,
     session: Session,
@@ -133,13 +156,8 @@ def create_reply(
     request: Request,
     session: DbSession,
     browser: MemberForm,
-    title: Short = "",
-    body: Text = "",
-    category: Short = "",
-    tone: Short = "",
-    brand: Short = "",
+    values: ReplyFields,
 ) -> Response:
-    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
     return store_reply(request, session, browser, None, values)
 
 
@@ -149,13 +167,8 @@ def update_reply(
     reply_id: RecordId,
     session: DbSession,
     browser: MemberForm,
-    title: Short = "",
-    body: Text = "",
-    category: Short = "",
-    tone: Short = "",
-    brand: Short = "",
+    values: ReplyFields,
 ) -> Response:
-    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
     return store_reply(
         request, session, browser, visible_reply(session, member(browser), reply_id), values
     )
@@ -178,15 +191,10 @@ def notes_page(
     error: str | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    return render(
-        request,
-        "playbooks.html",
-        browser,
-        400 if error else 200,
-        playbooks=[playbook_for(category) for category in Category],
-        notes=playbook_notes(session),
-        error=error,
-        done=SAVED.get(done),
+    playbooks = [playbook_for(category) for category in Category]
+    notes = playbook_notes(session)
+    return form_page(
+        request, browser, "playbooks.html", error, done, playbooks=playbooks, notes=notes
     )
 
 
@@ -224,16 +232,8 @@ def users_page(
     error: str | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    return render(
-        request,
-        "users.html",
-        browser,
-        400 if error else 200,
-        users=admin.all_users(session),
-        roles=list(Role),
-        error=error,
-        done=SAVED.get(done),
-    )
+    users = admin.all_users(session)
+    return form_page(request, browser, "users.html", error, done, users=users, roles=list(Role))
 
 
 def user_or_404(session: Session, user_id: int) -> UserRecord:
