@@ -18,7 +18,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 import tomli_w
@@ -33,6 +33,9 @@ from tests import factories
 from tests.fakes import reddit, twitter
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.twitter import FakeX
+
+if TYPE_CHECKING:
+    from monitor.runtime import Runtime
 
 POSTGRES_URL = os.environ.get(
     "RUFWACHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -311,12 +314,21 @@ WEB_PASSWORD = "Kaffee-und-Kuchen-42"
 
 
 @pytest.fixture
-def web_client(settings: Settings, db: Database) -> Iterator[TestClient]:
-    """The whole web app (UI and API) on the test database, with its own login throttle."""
+def web_runtime(settings: Settings, db: Database) -> Runtime:
+    """The web app's runtime with the small bundled models: the web tests are about the
+    workflow and the draft checker's rules, not about what the default models say."""
     from monitor.runtime import Runtime
+
+    classifiers = settings.classifiers.model_copy(update=NGRAM_CLASSIFIERS)
+    return Runtime(settings.model_copy(update={"classifiers": classifiers}), db)
+
+
+@pytest.fixture
+def web_client(web_runtime: Runtime) -> Iterator[TestClient]:
+    """The whole web app (UI and API) on the test database, with its own login throttle."""
     from monitor.web.app import create_app
 
-    with TestClient(create_app(Runtime(settings, db))) as client:
+    with TestClient(create_app(web_runtime)) as client:
         yield client
 
 

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck
 
 from monitor.access.users import digest
 from monitor.runtime import Runtime
-from monitor.settings import Settings, default_settings
+from monitor.settings import default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import ApiToken
 from monitor.web.app import create_app
 from tests import factories
-from tests.web_team import fast_checker, new_item
+from tests.web_team import new_item
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
@@ -34,11 +34,6 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 def backend() -> str:
     """The API's contract does not depend on the database: SQLite only."""
     return "sqlite"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return fast_checker(settings)
 
 
 ADMIN_TOKEN = "rw_fuzz-admin-token-known-before-the-database-exists"

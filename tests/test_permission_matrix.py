@@ -19,25 +19,22 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from starlette.routing import BaseRoute, Mount, Route
 
 from monitor.access.sessions import end_session, start_session
 from monitor.access.users import issue_token, revoke_tokens
 from monitor.guidance.replies import save_reply
 from monitor.queue import drafts
 from monitor.runtime import Runtime
-from monitor.settings import Settings, default_settings
+from monitor.settings import default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import QueueItem, UserRecord
 from monitor.web.app import create_app
 from monitor.web.deps import SESSION_COOKIE
 from tests import factories
 from tests.conftest import WEB_PASSWORD
-from tests.web_team import OTHER_BRAND, ROLES, fast_checker, new_item
+from tests.web_team import OTHER_BRAND, ROLES, new_item, routes_of
 
 CALLERS = (*ROLES, "other_brand", "none", "revoked")
 REPLY = (
@@ -60,22 +57,19 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return fast_checker(settings)
-
-
 # --- what a request acts on, what it sends --------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Target:
-    """What one caller's request is about: its item, the saved reply, the caller's credentials."""
+    """What one caller's request is about: its item, saved reply and colleague (all fresh for
+    each caller), and the caller's credentials."""
 
     caller: str
     item: int
     version: int
     reply: int
+    colleague: int
     token: str | None
     session_id: str | None
     csrf: str
@@ -107,27 +101,39 @@ def api(
     first_role: str, ok: int, other_brand: int, state: str = "new", body: Body = nothing
 ) -> Case:
     """An API route open to `first_role` and above (`ok`), 403 below, 401 without a token."""
-    allowed = ROLES[ROLES.index(first_role) :]
-    expected = {role: ok if role in allowed else 403 for role in ROLES}
-    return Case(expected | {"other_brand": other_brand, "none": 401, "revoked": 401}, state, body)
+    expected = by_role(first_role, ok) | {"other_brand": other_brand}
+    return Case(expected | {"none": 401, "revoked": 401}, state, body)
 
 
 def public(ok: int = 200) -> Case:
     return Case(dict.fromkeys(CALLERS, ok))
 
 
-def page(other_brand: int = 200) -> Case:
-    """A UI page: shown to every role, the login page for everyone else (303)."""
-    expected = dict.fromkeys(ROLES, 200) | {"other_brand": other_brand}
+def by_role(first_role: str, ok: int) -> dict[str, int]:
+    """`ok` for `first_role` and the roles above it, 403 below."""
+    allowed = ROLES[ROLES.index(first_role) :]
+    return {role: ok if role in allowed else 403 for role in ROLES}
+
+
+def page(first_role: str = "agent", other_brand: int = 200) -> Case:
+    """A UI page: shown to `first_role` and above (403 below), the login page for callers
+    without a live session (303)."""
+    expected = by_role(first_role, 200) | {"other_brand": other_brand}
     return Case(expected | {"none": 303, "revoked": 303}, ui=True)
 
 
-def form(ok: int, other_brand: int | None = None, body: Body = nothing) -> Case:
-    """A UI form: `ok` for every role; without a live session its CSRF token cannot match
-    (403)."""
-    expected = dict.fromkeys(ROLES, ok) | {"other_brand": other_brand or ok}
+def form(
+    ok: int,
+    first_role: str = "agent",
+    other_brand: int | None = None,
+    state: str = "new",
+    body: Body = nothing,
+) -> Case:
+    """A UI form with the session's CSRF token: `ok` for `first_role` and above (403 below);
+    without a live session its CSRF token cannot match (403)."""
+    expected = by_role(first_role, ok) | {"other_brand": other_brand or ok}
     with_token: Body = lambda t: {"csrf_token": t.csrf, **body(t)}  # noqa: E731
-    return Case(expected | {"none": 403, "revoked": 403}, body=with_token, ui=True)
+    return Case(expected | {"none": 403, "revoked": 403}, state, with_token, ui=True)
 
 
 def with_version(**fields: Any) -> Body:
@@ -184,29 +190,57 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/logout/all"): form(303),
     ("POST", "/shift"): form(303, body=lambda _: {"action": "start"}),
     ("GET", "/"): page(),
+    ("POST", "/bulk"): form(
+        200, "approver", body=lambda t: {"action": "resolve", "selected": f"{t.item}:{t.version}"}
+    ),
     ("GET", "/items/{item_id}"): page(other_brand=404),
+    ("POST", "/items/{item_id}/take"): form(303, other_brand=404, body=with_version()),
+    ("POST", "/items/{item_id}/assign"): form(
+        303, other_brand=404, body=lambda t: {"assignee": t.name, "version": t.version}
+    ),
+    ("POST", "/items/{item_id}/draft"): form(303, other_brand=404, body=with_version(text=REPLY)),
+    ("POST", "/items/{item_id}/check"): form(200, other_brand=404, body=lambda _: {"text": REPLY}),
+    ("POST", "/items/{item_id}/presence"): form(204, other_brand=404),
+    ("POST", "/items/{item_id}/approve"): form(
+        303, "approver", 404, state="awaiting", body=with_version()
+    ),
+    ("POST", "/items/{item_id}/reject"): form(
+        303, "approver", 404, state="awaiting", body=with_version(note="Bitte kürzer.")
+    ),
+    ("POST", "/items/{item_id}/send"): form(
+        303, "approver", 404, state="approved", body=with_version(mode="dry_run")
+    ),
+    ("POST", "/items/{item_id}/transition"): form(
+        303, other_brand=404, body=with_version(to="resolved", comment="erledigt")
+    ),
+    ("POST", "/items/{item_id}/labels"): form(
+        303, other_brand=404, body=lambda _: {"task": "troll", "label": "troll"}
+    ),
+    # a lead limited to DHL sees only replies for DHL, and edits no guidance for every brand
+    ("GET", "/replies"): page("lead"),
+    ("GET", "/replies/new"): page("lead"),
+    ("POST", "/replies/new"): form(303, "lead", 403, body=lambda _: REPLY_FIELDS),
+    ("GET", "/replies/{reply_id}"): page("lead", other_brand=404),
+    ("POST", "/replies/{reply_id}"): form(303, "lead", 404, body=lambda _: REPLY_FIELDS),
+    ("POST", "/replies/{reply_id}/delete"): form(303, "lead", 404),
+    ("GET", "/playbooks"): page("lead", other_brand=403),
+    ("POST", "/playbooks/{category}"): form(303, "lead", 403, body=lambda _: {"note": "Kurz."}),
+    ("GET", "/users"): page("admin", other_brand=403),
+    ("POST", "/users"): form(
+        303,
+        "admin",
+        403,
+        body=lambda t: {"name": f"neu.{t.caller}", "role": "agent", "password": WEB_PASSWORD},
+    ),
+    ("POST", "/users/{user_id}/deactivate"): form(303, "admin", 403),
+    ("POST", "/users/{user_id}/password"): form(
+        303, "admin", 403, body=lambda _: {"password": WEB_PASSWORD + "!"}
+    ),
+    ("POST", "/users/{user_id}/tokens/revoke"): form(303, "admin", 403),
 }
 
 
 # --- the routes the app has -----------------------------------------------------------------
-
-
-def routes_of(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
-    """(method, path) of every route, those of included routers and the mounted API included;
-    static files are no route. (FastAPI 0.16x wraps an included router in a route that keeps
-    it as `original_router`; the app includes its routers without a prefix.)"""
-    found = set()
-    for route in routes:
-        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
-            found |= routes_of(route.app.routes, prefix + route.path)
-        elif isinstance(route, APIRoute | Route):
-            path = prefix + route.path_format
-            found |= {(m, path) for m in route.methods or () if m != "HEAD"}
-        elif isinstance(router := getattr(route, "original_router", None), APIRouter):
-            found |= routes_of(router.routes, prefix)
-        elif not isinstance(route, Mount):
-            raise AssertionError(f"a route of an unknown kind: {route!r}")
-    return found
 
 
 def test_every_route_has_an_entry() -> None:
@@ -228,7 +262,6 @@ def password_hash() -> str:
 class World:
     users: dict[str, UserRecord] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
-    reply: int = 0
 
 
 def build_world(session: Session) -> World:
@@ -246,8 +279,6 @@ def build_world(session: Session) -> World:
         world.users[name] = user
         world.tokens[name] = issue_token(session, user)
     revoke_tokens(session, world.users["revoked"])
-    fields = {**REPLY_FIELDS, "title": "Vorlage"}
-    world.reply = save_reply(session, world.users["lead"], None, **fields).id
     return world
 
 
@@ -264,6 +295,11 @@ def item_in(session: Session, world: World, state: str, checker: drafts.DraftChe
 
 def target(session: Session, world: World, case: Case, caller: str, runtime: Runtime) -> Target:
     item = item_in(session, world, case.state, runtime.draft_checker)
+    fields = {**REPLY_FIELDS, "title": "Vorlage"}
+    reply = save_reply(session, world.users["lead"], None, **fields)
+    colleague = factories.user(f"kollege.{caller}", "agent", password_hash=password_hash())
+    session.add(colleague)
+    session.flush()
     token = world.tokens.get(caller) if caller != "none" else None
     session_id, csrf = None, "kein-token"
     if caller != "none":
@@ -271,11 +307,11 @@ def target(session: Session, world: World, case: Case, caller: str, runtime: Run
         csrf = browser.csrf_token
         if caller == "revoked":
             end_session(session, browser)
-    return Target(caller, item.id, item.version, world.reply, token, session_id, csrf)
+    return Target(caller, item.id, item.version, reply.id, colleague.id, token, session_id, csrf)
 
 
 def send(client: TestClient, method: str, path: str, case: Case, t: Target) -> int:
-    url = path.format(item_id=t.item, reply_id=t.reply)
+    url = path.format(item_id=t.item, reply_id=t.reply, user_id=t.colleague, category="complaint")
     headers = {}
     if case.ui and t.session_id:
         headers["Cookie"] = f"{SESSION_COOKIE}={t.session_id}"

@@ -112,6 +112,17 @@ def test_brand_scope_hides_items_of_other_brands() -> None:
     assert not policies.can_assign(LEAD, dhl, scoped), "the assignee must see the brand too"
 
 
+def test_guidance_for_every_brand_is_for_unscoped_leads_only() -> None:
+    scoped = member(Role.LEAD, 21, brands=["Telekom"])
+    assert allowed_roles(policies.can_edit_playbook_notes) == {Role.LEAD, Role.ADMIN}
+    assert policies.can_edit_reply(scoped, "Telekom")
+    for refused in (
+        policies.can_edit_playbook_notes(scoped),
+        policies.can_edit_reply(scoped, None),
+    ):
+        assert not refused and "alle" in refused.reason
+
+
 def test_a_deactivated_account_may_do_nothing() -> None:
     gone = member(Role.ADMIN, 30, active=False)
     assert not policies.can_view(gone, item())

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from monitor import cli
 from monitor.cli import app
 from monitor.storage.database import Database
 from tests.conftest import write_toml
-from tests.factories import queue_item, score, stored_post
+from tests.factories import author_record, queue_item, score, stored_post
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -92,3 +93,29 @@ def test_an_unknown_status_is_an_error_listing_the_valid_ones(config: Path) -> N
     assert result.exit_code == 2
     assert "--status" in result.output
     assert all(status in result.output for status in ("'bogus'", "'new'", "'deleted'"))
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[bold red]Dringend[/bold red] [link=https://evil.example]hier[/link]",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_and_names_print_as_they_are(
+    config: Path, db: Database, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Post text and author names are the attacker's: the table shows them verbatim (no Rich
+    markup is interpreted), and the JSON carries them as plain strings."""
+    with db.transaction() as session:
+        author = author_record(handle="troll_x", display_name=text)
+        post = stored_post(text=f"@DB_Bahn {text}", platform_id="evil", author=author)
+        session.add(queue_item(post, priority=50, due_at=NOW + timedelta(hours=2)))
+    monkeypatch.setattr(cli.out, "width", 400)  # a wide terminal: no cell is cut
+    table = runner.invoke(app, ["queue", "list", "--config", str(config)])
+    assert table.exit_code == 0, table.output
+    assert text in table.output
+    result = runner.invoke(app, ["queue", "list", "--json", "--config", str(config)])
+    [item] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert item["text"] == f"@DB_Bahn {text}"

@@ -9,11 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from monitor.queue import item_summary
-from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import QueueItem
 from tests import factories
-from tests.web_team import Member, fast_checker, member, new_item
+from tests.web_team import Member, member, new_item
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -23,11 +22,6 @@ GOOD_REPLY = (
     "Hallo, danke für Ihre Nachricht, und es tut uns leid, dass der Zug ausgefallen ist. "
     "Schicken Sie uns bitte per Direktnachricht Ihre Verbindung, dann prüfen wir das."
 )
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return fast_checker(settings)
 
 
 @pytest.fixture

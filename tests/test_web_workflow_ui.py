@@ -15,7 +15,6 @@ from monitor.access.users import add_user, authenticate
 from monitor.queue.drafts import DraftStatus
 from monitor.queue.states import QueueStatus
 from monitor.runtime import Runtime
-from monitor.settings import Settings
 from monitor.storage.database import Database
 from monitor.storage.models import (
     AuditEntry,
@@ -27,7 +26,8 @@ from monitor.storage.models import (
 )
 from monitor.web.app import create_app
 from tests import factories
-from tests.conftest import NGRAM_CLASSIFIERS, WEB_PASSWORD, csrf_token, log_in
+from tests.conftest import WEB_PASSWORD, csrf_token, log_in
+from tests.web_team import routes_of
 
 GOOD_REPLY = (
     "Hallo, danke für Ihre Nachricht, und es tut uns leid, dass der Zug ausgefallen ist. "
@@ -35,13 +35,6 @@ GOOD_REPLY = (
 )
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture
-def app_runtime(settings: Settings, db: Database) -> Runtime:
-    """The app's runtime with the small bundled models (the draft checker loads one)."""
-    classifiers = settings.classifiers.model_copy(update=NGRAM_CLASSIFIERS)
-    return Runtime(settings.model_copy(update={"classifiers": classifiers}), db)
 
 
 def client_for(runtime: Runtime) -> TestClient:
@@ -79,8 +72,8 @@ class Browsers(dict[str, TestClient]):
 
 
 @pytest.fixture
-def as_user(app_runtime: Runtime, team: dict[str, int]) -> Iterator[Browsers]:
-    browsers = Browsers(app_runtime)
+def as_user(web_runtime: Runtime, team: dict[str, int]) -> Iterator[Browsers]:
+    browsers = Browsers(web_runtime)
     yield browsers
     for client in browsers.values():
         client.__exit__(None, None, None)
@@ -111,28 +104,35 @@ def send(client: TestClient, item_id: int, action: str, **fields: object) -> obj
     return client.post(f"/items/{item_id}/{action}", data=data)
 
 
+REPLY_FORM = {"title": "T", "body": "Hallo {name}", "category": "complaint", "tone": "sie"}
 FORMS = [
-    ("/items/{id}/take", {"version": "1"}),
-    ("/items/{id}/assign", {"version": "1", "assignee": "kollege"}),
-    ("/items/{id}/draft", {"version": "1", "text": GOOD_REPLY}),
-    ("/items/{id}/check", {"text": GOOD_REPLY}),
-    ("/items/{id}/presence", {}),
-    ("/items/{id}/approve", {"version": "1"}),
-    ("/items/{id}/reject", {"version": "1", "note": "bitte kürzer"}),
-    ("/items/{id}/send", {"version": "1"}),
-    ("/items/{id}/transition", {"version": "1", "to": "resolved"}),
-    ("/items/{id}/labels", {"task": "troll", "label": "troll"}),
-    ("/bulk", {"action": "resolve", "selected": "{id}:1"}),
-    (
-        "/replies/new",
-        {"title": "T", "body": "Hallo {name}", "category": "complaint", "tone": "sie"},
-    ),
-    ("/playbooks/complaint", {"note": "Kurz halten"}),
+    ("/items/{item_id}/take", {"version": "1"}),
+    ("/items/{item_id}/assign", {"version": "1", "assignee": "kollege"}),
+    ("/items/{item_id}/draft", {"version": "1", "text": GOOD_REPLY}),
+    ("/items/{item_id}/check", {"text": GOOD_REPLY}),
+    ("/items/{item_id}/presence", {}),
+    ("/items/{item_id}/approve", {"version": "1"}),
+    ("/items/{item_id}/reject", {"version": "1", "note": "bitte kürzer"}),
+    ("/items/{item_id}/send", {"version": "1"}),
+    ("/items/{item_id}/transition", {"version": "1", "to": "resolved"}),
+    ("/items/{item_id}/labels", {"task": "troll", "label": "troll"}),
+    ("/bulk", {"action": "resolve", "selected": "{item_id}:1"}),
+    ("/replies/new", REPLY_FORM),
+    ("/replies/{reply_id}", REPLY_FORM),
+    ("/replies/{reply_id}/delete", {}),
+    ("/playbooks/{category}", {"note": "Kurz halten"}),
     ("/users", {"name": "neu", "role": "agent", "password": WEB_PASSWORD}),
-    ("/users/{admin}/deactivate", {}),
-    ("/users/{admin}/password", {"password": WEB_PASSWORD + "x"}),
-    ("/users/{admin}/tokens/revoke", {}),
+    ("/users/{user_id}/deactivate", {}),
+    ("/users/{user_id}/password", {"password": WEB_PASSWORD + "x"}),
+    ("/users/{user_id}/tokens/revoke", {}),
 ]
+"""Every form of a logged-in user (login and logout: tests/test_web_auth.py)."""
+
+
+def test_the_csrf_test_covers_every_form(web_runtime: Runtime) -> None:
+    posts = {path for method, path in routes_of(create_app(web_runtime).routes) if method == "POST"}
+    pages = {path for path in posts if not path.startswith("/api/")}
+    assert pages - {"/login", "/logout", "/logout/all"} == {path for path, _ in FORMS}
 
 
 @pytest.mark.parametrize(("path", "fields"), FORMS, ids=[path for path, _ in FORMS])
@@ -144,8 +144,16 @@ def test_every_form_is_refused_without_its_csrf_token(
     fields: dict[str, str],
 ) -> None:
     item_id = new_item(db)
-    url = path.format(id=item_id, admin=team["admin"])
-    data = {key: value.replace("{id}", str(item_id)) for key, value in fields.items()}
+    with db.transaction() as session:
+        reply = SavedReply(category="complaint", tone="sie", title="Alt", body="Hallo {name}")
+        session.add(reply)
+        session.flush()
+        reply_id = reply.id
+    ids = {"item_id": item_id, "reply_id": reply_id, "user_id": team["admin"]}
+    url = path.format(category="complaint", **ids)
+    data = {
+        key: value.format(**ids) if key == "selected" else value for key, value in fields.items()
+    }
     before = item_state(db, item_id)
     for token in (None, "falsch"):
         sent = data if token is None else {**data, "csrf_token": token}
@@ -156,6 +164,7 @@ def test_every_form_is_refused_without_its_csrf_token(
     with db.transaction() as session:
         assert authenticate(session, "admin", WEB_PASSWORD) is not None
         assert session.query(PlaybookNote).count() == 0
+        assert [reply.title for reply in session.query(SavedReply)] == ["Alt"]
 
 
 def test_an_agent_takes_drafts_and_submits_and_the_approver_approves(
@@ -393,3 +402,24 @@ def test_admins_add_and_deactivate_users(
         assert (new.role, new.brands) == (Role.APPROVER, ["Deutsche Bahn"])
         assert not session.get(UserRecord, team["agent"]).active
         assert session.query(AuditEntry).count() == 0
+
+
+def test_a_lead_of_one_brand_sees_only_its_saved_replies_and_no_playbook_notes(
+    web_runtime: Runtime, db: Database
+) -> None:
+    with db.transaction() as session:
+        add_user(session, "dhl-lead", Role.LEAD, WEB_PASSWORD, ["DHL"])
+        for brand, title in (("DHL", "Paket verspätet"), ("Deutsche Bahn", "Zug ausgefallen")):
+            session.add(
+                SavedReply(
+                    brand=brand, category="complaint", tone="sie", title=title, body="Hallo {name}"
+                )
+            )
+    with client_for(web_runtime) as lead:
+        log_in(lead, "dhl-lead")
+        page = lead.get("/replies").text
+        assert "Paket verspätet" in page and "Zug ausgefallen" not in page
+        assert "Playbook-Notizen" not in page
+        refused = lead.get("/playbooks")
+        assert refused.status_code == 403
+        assert "Playbook-Notizen gelten für alle Marken" in refused.text

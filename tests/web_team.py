@@ -1,27 +1,23 @@
-"""A team for API tests: users of every role with bearer tokens, and items to work on."""
+"""A team for web tests: users of every role with bearer tokens, items to work on, and the
+app's routes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute, Mount, Route
 
 from monitor.access.roles import Role
 from monitor.access.users import issue_token
-from monitor.settings import Settings
 from monitor.storage.models import QueueItem, UserRecord
 from tests import factories
 
 ROLES = ("agent", "approver", "lead", "admin")
 OTHER_BRAND = "DHL"
 """The brand the `other_brand` member is limited to; items are for Deutsche Bahn."""
-
-
-def fast_checker(settings: Settings) -> Settings:
-    """`settings` with the bundled n-gram offensive model in the draft checker, which loads in
-    an instant (the checker's rules are what the web tests are about)."""
-    classifiers = settings.classifiers.model_copy(update={"offensive": "ngram-offensive"})
-    return settings.model_copy(update={"classifiers": classifiers})
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -58,3 +54,21 @@ def new_item(session: Session, text: str = factories.COMPLAINT, **fields: object
     session.add(item)
     session.flush()
     return item
+
+
+def routes_of(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
+    """(method, path) of every route, those of included routers and the mounted API included;
+    static files are no route. (FastAPI 0.16x wraps an included router in a route that keeps
+    it as `original_router`; the app includes its routers without a prefix.)"""
+    found = set()
+    for route in routes:
+        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
+            found |= routes_of(route.app.routes, prefix + route.path)
+        elif isinstance(route, APIRoute | Route):
+            path = prefix + route.path_format
+            found |= {(m, path) for m in route.methods or () if m != "HEAD"}
+        elif isinstance(router := getattr(route, "original_router", None), APIRouter):
+            found |= routes_of(router.routes, prefix)
+        elif not isinstance(route, Mount):
+            raise AssertionError(f"a route of an unknown kind: {route!r}")
+    return found

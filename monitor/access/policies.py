@@ -157,5 +157,14 @@ def can_edit_reply(user: UserRecord, brand: str | None) -> Decision:
     return allowed
 
 
+def can_edit_playbook_notes(user: UserRecord) -> Decision:
+    """A playbook note shows on every brand's items, so, like a saved reply for every brand,
+    it is for leads without a brand scope."""
+    allowed = can_edit_saved_replies(user)
+    if allowed and user.brands is not None:
+        return deny("Playbook-Notizen gelten für alle Marken und damit nicht nur Ihren Bereich.")
+    return allowed
+
+
 def can_manage_users(user: UserRecord) -> Decision:
     return _role(user, Role.ADMIN, "Benutzer verwalten")

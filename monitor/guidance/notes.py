@@ -31,7 +31,7 @@ def set_playbook_note(
     session: Session, user: UserRecord, category: Category | str, text: str
 ) -> None:
     """Store the lead's note for `category`; an empty text removes it."""
-    authorize(policies.can_edit_saved_replies(user))
+    authorize(policies.can_edit_playbook_notes(user))
     try:
         category = Category(category)
     except ValueError as exc:

@@ -90,7 +90,7 @@ def save_reply(
     try:
         placeholders(body)
     except TemplateError as exc:
-        raise ReplyError(str(exc)) from exc
+        raise ReplyError(f"Der Text enthält einen unzulässigen Platzhalter: {exc}") from exc
     if reply is None:
         reply = SavedReply()
         session.add(reply)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,12 +16,13 @@ from monitor.access.roles import Role
 from monitor.access.users import UserError
 from monitor.guidance.notes import NoteError, playbook_notes, set_playbook_note
 from monitor.guidance.playbooks import Category, playbook_for
-from monitor.guidance.replies import ReplyError, delete_reply, list_replies, save_reply
+from monitor.guidance.replies import ReplyError, delete_reply, save_reply
 from monitor.guidance.templates import PLACEHOLDERS
 from monitor.guidance.tone import Tone
 from monitor.storage.models import SavedReply, UserRecord, WebSession
 from monitor.web.deps import MAX_ID, CurrentUser, DbSession, LoggedIn, MemberForm
 from monitor.web.ui import redirect, render
+from monitor.web.views import visible_replies, visible_reply
 
 router = APIRouter()
 
@@ -46,6 +47,20 @@ def member(browser: WebSession) -> UserRecord:
     return browser.user
 
 
+def form_page(
+    request: Request,
+    browser: WebSession,
+    name: str,
+    error: str | None = None,
+    done: str = "",
+    **context: object,
+) -> HTMLResponse:
+    """One of these pages with its forms: 400 with the German reason after a refused form,
+    else 200 with the confirmation of what the last form did."""
+    status = 400 if error else 200
+    return render(request, name, browser, status, error=error, done=SAVED.get(done), **context)
+
+
 # --- saved replies ----------------------------------------------------------------------------
 
 
@@ -54,9 +69,8 @@ def replies(
     request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
 ) -> Response:
     authorize(policies.can_edit_saved_replies(user))
-    return render(
-        request, "replies.html", browser, replies=list_replies(session), done=SAVED.get(done)
-    )
+    shown = visible_replies(session, user, brand=None, category=None)
+    return form_page(request, browser, "replies.html", done=done, replies=shown)
 
 
 def reply_form(
@@ -66,14 +80,13 @@ def reply_form(
     values: dict[str, str],
     error: str | None = None,
 ) -> HTMLResponse:
-    return render(
+    return form_page(
         request,
-        "reply_edit.html",
         browser,
-        400 if error else 200,
+        "reply_edit.html",
+        error,
         reply=reply,
         values=values,
-        error=error,
         categories=list(Category),
         tones=list(Tone),
         placeholders=PLACEHOLDERS,
@@ -98,13 +111,6 @@ def stored_values(reply: SavedReply | None) -> dict[str, str]:
     }
 
 
-def reply_or_404(session: Session, reply_id: int) -> SavedReply:
-    reply = session.get(SavedReply, reply_id)
-    if reply is None:
-        raise HTTPException(404)
-    return reply
-
-
 @router.get("/replies/new", response_class=HTMLResponse)
 def new_reply(request: Request, browser: LoggedIn, user: CurrentUser) -> Response:
     authorize(policies.can_edit_saved_replies(user))
@@ -116,8 +122,18 @@ def edit_reply(
     request: Request, reply_id: RecordId, session: DbSession, browser: LoggedIn, user: CurrentUser
 ) -> Response:
     authorize(policies.can_edit_saved_replies(user))
-    reply = reply_or_404(session, reply_id)
+    reply = visible_reply(session, user, reply_id)
     return reply_form(request, browser, reply, stored_values(reply))
+
+
+def reply_fields(
+    title: Short = "", body: Text = "", category: Short = "", tone: Short = "", brand: Short = ""
+) -> dict[str, str]:
+    """The saved-reply form's fields, as `save_reply` takes them."""
+    return {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
+
+
+ReplyFields = Annotated[dict[str, str], Depends(reply_fields)]
 
 
 def store_reply(
@@ -140,13 +156,8 @@ def create_reply(
     request: Request,
     session: DbSession,
     browser: MemberForm,
-    title: Short = "",
-    body: Text = "",
-    category: Short = "",
-    tone: Short = "",
-    brand: Short = "",
+    values: ReplyFields,
 ) -> Response:
-    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
     return store_reply(request, session, browser, None, values)
 
 
@@ -156,19 +167,17 @@ def update_reply(
     reply_id: RecordId,
     session: DbSession,
     browser: MemberForm,
-    title: Short = "",
-    body: Text = "",
-    category: Short = "",
-    tone: Short = "",
-    brand: Short = "",
+    values: ReplyFields,
 ) -> Response:
-    values = {"title": title, "body": body, "category": category, "tone": tone, "brand": brand}
-    return store_reply(request, session, browser, reply_or_404(session, reply_id), values)
+    return store_reply(
+        request, session, browser, visible_reply(session, member(browser), reply_id), values
+    )
 
 
 @router.post("/replies/{reply_id}/delete")
 def remove_reply(reply_id: RecordId, session: DbSession, browser: MemberForm) -> Response:
-    delete_reply(session, member(browser), reply_or_404(session, reply_id))
+    user = member(browser)
+    delete_reply(session, user, visible_reply(session, user, reply_id))
     return redirect("/replies?done=deleted")
 
 
@@ -182,15 +191,10 @@ def notes_page(
     error: str | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    return render(
-        request,
-        "playbooks.html",
-        browser,
-        400 if error else 200,
-        playbooks=[playbook_for(category) for category in Category],
-        notes=playbook_notes(session),
-        error=error,
-        done=SAVED.get(done),
+    playbooks = [playbook_for(category) for category in Category]
+    notes = playbook_notes(session)
+    return form_page(
+        request, browser, "playbooks.html", error, done, playbooks=playbooks, notes=notes
     )
 
 
@@ -198,7 +202,7 @@ def notes_page(
 def playbooks(
     request: Request, session: DbSession, browser: LoggedIn, user: CurrentUser, done: str = ""
 ) -> Response:
-    authorize(policies.can_edit_saved_replies(user))
+    authorize(policies.can_edit_playbook_notes(user))
     return notes_page(request, session, browser, done=done)
 
 
@@ -228,16 +232,8 @@ def users_page(
     error: str | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    return render(
-        request,
-        "users.html",
-        browser,
-        400 if error else 200,
-        users=admin.all_users(session),
-        roles=list(Role),
-        error=error,
-        done=SAVED.get(done),
-    )
+    users = admin.all_users(session)
+    return form_page(request, browser, "users.html", error, done, users=users, roles=list(Role))
 
 
 def user_or_404(session: Session, user_id: int) -> UserRecord:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from monitor.access import policies
 from monitor.access.policies import authorize
@@ -19,7 +18,6 @@ from monitor.guidance.replies import save_reply
 from monitor.queue import drafts, workflow
 from monitor.queue.assignment import set_shift
 from monitor.queue.audit import audit_trail
-from monitor.queue.bulk import bulk
 from monitor.queue.labels import add_label
 from monitor.storage.models import DraftRecord, QueueItem, UserRecord
 from monitor.web.deps import MAX_ID, ApiUser, DbSession, ItemId, get_runtime
@@ -51,15 +49,14 @@ from monitor.web.schemas import (
     UserOut,
 )
 from monitor.web.views import (
-    ItemNotFound,
+    bulk_on,
     colleagues,
     item_details,
     item_drafts,
     item_row,
-    matching_items,
+    named_user,
     queue_page,
     visible_item,
-    visible_items,
     visible_replies,
     visible_reply,
     work_state,
@@ -71,14 +68,6 @@ class NameTaken(Exception):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Einen Benutzer „{name}“ gibt es schon.")
-
-
-def named_user(session: Session, name: str) -> UserRecord:
-    """The user called `name`; a `WorkflowError` (400) when there is none."""
-    found = find_user(session, name)
-    if found is None:
-        raise workflow.WorkflowError(f"Einen Benutzer „{name}“ gibt es nicht.")
-    return found
 
 
 def draft_view(draft: DraftRecord) -> dict[str, Any]:
@@ -269,18 +258,11 @@ def draft_history(item_id: ItemId, user: ApiUser, session: DbSession) -> list[di
 def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
     """One action on the items named by `ids` or matching `filter`; each is checked and
     reported on its own (ids the caller cannot see are reported as not found)."""
-    authorize(policies.can_bulk(user))
-    assignee = named_user(session, body.assignee) if body.assignee else None
-    if body.filter is not None:
-        chosen = parse_filter(session, user, vars(body.filter))
-        items, missing = matching_items(session, chosen), []
-    else:
-        items, missing = visible_items(session, user, body.ids or [])
-    results = bulk(
-        session, user, items, body.action, body.versions, assignee, body.comment, body.team
+    selection = parse_filter(session, user, vars(body.filter)) if body.filter else body.ids or []
+    results = bulk_on(
+        session, user, body.action, selection, body.versions, body.assignee, body.comment, body.team
     )
-    not_found = [{"item_id": i, "ok": False, "message": str(ItemNotFound(i))} for i in missing]
-    return {"results": [vars(result) for result in results] + not_found}
+    return {"results": [vars(result) for result in results]}
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from monitor.guidance.item import item_guidance
 from monitor.guidance.notes import playbook_note
 from monitor.guidance.playbooks import REPLY_POLICY_TEXT
 from monitor.guidance.replies import filled_reply
-from monitor.guidance.templates import TemplateError
 from monitor.queue import drafts, labels, presence, workflow
 from monitor.queue.audit import audit_trail
 from monitor.queue.drafts import DraftStatus, SendMode, blocking_rules, current_draft
@@ -29,6 +28,7 @@ from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecor
 from monitor.web.deps import CurrentUser, DbSession, ItemId, LoggedIn, MemberForm, get_runtime
 from monitor.web.ui import local_path, redirect, render
 from monitor.web.views import (
+    NotFound,
     author_history,
     colleagues_for,
     item_details,
@@ -36,6 +36,7 @@ from monitor.web.views import (
     parent_post,
     returned_draft,
     visible_item,
+    visible_reply,
 )
 
 router = APIRouter()
@@ -201,6 +202,8 @@ def act(
         return show_item(request, session, browser, item_id, str(exc), 409)
     except PermissionDenied as exc:
         return show_item(request, session, browser, item_id, str(exc), 403)
+    except NotFound as exc:  # a saved reply outside the user's brands
+        return show_item(request, session, browser, item_id, str(exc), 404)
     except ValueError as exc:  # WorkflowError, TransitionError, TemplateError
         return show_item(request, session, browser, item_id, str(exc), 400)
     if next_page:
@@ -241,13 +244,9 @@ def assign(
     return act(request, session, browser, item_id, operation, "assign")
 
 
-def chosen_reply(session: Session, reply_id: int | None) -> SavedReply | None:
-    if reply_id is None:
-        return None
-    reply = session.get(SavedReply, reply_id)
-    if reply is None:
-        raise TemplateError("Der gewählte Textbaustein existiert nicht mehr.")
-    return reply
+def chosen_reply(session: Session, user: UserRecord, reply_id: int | None) -> SavedReply | None:
+    """The saved reply the editor started from, if any, within the user's brands."""
+    return visible_reply(session, user, reply_id) if reply_id is not None else None
 
 
 @router.post("/items/{item_id}/draft")
@@ -265,7 +264,7 @@ def save_draft(
     checker = get_runtime(request).draft_checker
 
     def operation(user: UserRecord, item: QueueItem) -> None:
-        reply = chosen_reply(session, saved_reply_id)
+        reply = chosen_reply(session, user, saved_reply_id)
         drafts.save_draft(session, user, item, version, text, checker, reply, for_approval)
 
     return act(request, session, browser, item_id, operation, "submit" if for_approval else "draft")
@@ -283,7 +282,7 @@ def check_draft(
     """The draft checker's findings on the text being typed (the editor asks as one types)."""
     assert browser.user is not None
     item = visible_item(session, browser.user, item_id)
-    reply = session.get(SavedReply, saved_reply_id) if saved_reply_id else None
+    reply = chosen_reply(session, browser.user, saved_reply_id)
     checker = get_runtime(request).draft_checker
     template = reply.body if reply else None
     findings = checker.findings(session, item, text, template) if text.strip() else []

@@ -9,19 +9,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
 from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES
-from monitor.access.policies import can_bulk, can_edit_saved_replies, can_manage_users
+from monitor.access.policies import (
+    authorize,
+    can_bulk,
+    can_edit_playbook_notes,
+    can_edit_saved_replies,
+    can_manage_users,
+)
 from monitor.access.sessions import end_all_sessions, end_session, renew_session, start_session
-from monitor.access.users import authenticate, find_user
-from monitor.queue import count_items, item_summary
+from monitor.access.users import authenticate
+from monitor.queue import QueueFilter, count_items, item_summary
 from monitor.queue.assignment import set_shift
-from monitor.queue.bulk import BulkAction, bulk
+from monitor.queue.bulk import BulkAction
 from monitor.queue.presence import present_on
 from monitor.queue.states import EscalationTeam
 from monitor.queue.workflow import WorkflowError
-from monitor.storage.models import QueueItem, UserRecord, WebSession
+from monitor.storage.models import WebSession
 from monitor.web.deps import (
     MAX_ID,
     SESSION_COOKIE,
@@ -48,10 +53,9 @@ from monitor.web.views import (
     PAGE_SIZE,
     QueuePage,
     brand_choices,
+    bulk_on,
     colleagues,
-    matching_items,
     queue_page,
-    visible_item,
 )
 
 router = APIRouter()
@@ -68,7 +72,8 @@ def render(
     templates: Jinja2Templates = request.app.state.templates
     user = browser.user
     menu = {
-        "may_edit_guidance": user is not None and bool(can_edit_saved_replies(user)),
+        "may_edit_replies": user is not None and bool(can_edit_saved_replies(user)),
+        "may_edit_notes": user is not None and bool(can_edit_playbook_notes(user)),
         "may_manage_users": user is not None and bool(can_manage_users(user)),
     }
     return templates.TemplateResponse(
@@ -244,18 +249,15 @@ BULK_ACTIONS = {
 }
 
 
-def selected_items(
-    session: Session, user: UserRecord, selected: list[str]
-) -> tuple[list[QueueItem], dict[int, int]]:
-    """The items of the checked rows (`ID:VERSION`) and the version each row showed."""
-    items, versions = [], {}
+def selected_items(selected: list[str]) -> dict[int, int]:
+    """The checked rows (`ID:VERSION`): each item's id and the version the row showed."""
+    versions = {}
     for value in selected:
         item_id, _, version = value.partition(":")
         if not (item_id.isdigit() and version.isdigit()):
             raise HTTPException(400, f"Ungültige Auswahl „{value}“.")
-        items.append(visible_item(session, user, int(item_id)))
         versions[int(item_id)] = int(version)
-    return items, versions
+    return versions
 
 
 @router.post("/bulk", response_class=HTMLResponse)
@@ -278,12 +280,13 @@ def bulk_action(
     assert user is not None  # MemberForm made sure
     if action not in set(BulkAction):
         raise HTTPException(400, "Bitte eine Sammelaktion wählen.")
-    target = find_user(session, assignee) if assignee else None
+    authorize(can_bulk(user))  # before the confirmation tells a count
+    selection: list[int] | QueueFilter
     try:
         if scope == FILTER_SCOPE:
             values = chosen(request.query_params)
-            query = parse_filter(session, user, values)
-            matches = count_items(session, query)
+            selection, versions = parse_filter(session, user, values), {}
+            matches = count_items(session, selection)
             if confirmed != matches:
                 return render(
                     request,
@@ -295,12 +298,14 @@ def bulk_action(
                     filter_query=query_string(values),
                     fields={"assignee": assignee, "comment": comment, "team": team},
                 )
-            items, versions = matching_items(session, query), {}
         elif selected:
-            items, versions = selected_items(session, user, selected)
+            versions = selected_items(selected)
+            selection = list(versions)
         else:
             raise HTTPException(400, "Bitte zuerst Einträge auswählen (Taste x).")
-        results = bulk(session, user, items, action, versions, target, comment or None, team)
+        results = bulk_on(
+            session, user, action, selection, versions, assignee, comment or None, team
+        )
     except (FilterError, WorkflowError) as exc:
         raise HTTPException(400, str(exc)) from exc
     return render(request, "bulk_done.html", browser, results=results, action=BULK_ACTIONS[action])

@@ -13,10 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.access.users import can_see_brand
+from monitor.access.policies import authorize, can_bulk
+from monitor.access.users import can_see_brand, find_user
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import list_replies
 from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
+from monitor.queue.bulk import BulkAction, BulkResult, bulk
+from monitor.queue.states import EscalationTeam
 from monitor.queue.workflow import WorkflowError
 from monitor.storage.models import (
     DraftRecord,
@@ -185,6 +188,37 @@ def visible_items(
     query = select(QueueItem).where(QueueItem.id.in_(wanted))
     found = {item.id: item for item in session.scalars(query) if can_see_brand(user, item.brand)}
     return [found[i] for i in wanted if i in found], [i for i in wanted if i not in found]
+
+
+def named_user(session: Session, name: str) -> UserRecord:
+    """The user called `name`; a `WorkflowError` when there is none."""
+    found = find_user(session, name)
+    if found is None:
+        raise WorkflowError(f"Einen Benutzer „{name}“ gibt es nicht.")
+    return found
+
+
+def bulk_on(
+    session: Session,
+    user: UserRecord,
+    action: BulkAction | str,
+    selection: list[int] | QueueFilter,
+    versions: dict[int, int],
+    assignee: str | None,
+    comment: str | None,
+    team: EscalationTeam | str | None,
+) -> list[BulkResult]:
+    """A bulk action on the items with these ids, or on every item a filter matches (within
+    the user's brands, which the filter carries); an id the user cannot see is reported as
+    not found, like a missing one. The role is checked before anything is looked up."""
+    authorize(can_bulk(user))
+    target = named_user(session, assignee) if assignee else None
+    if isinstance(selection, QueueFilter):
+        items, missing = matching_items(session, selection), []
+    else:
+        items, missing = visible_items(session, user, selection)
+    done = bulk(session, user, items, action, versions, target, comment, team)
+    return done + [BulkResult(i, False, str(ItemNotFound(i))) for i in missing]
 
 
 HISTORY_SIZE = 10
