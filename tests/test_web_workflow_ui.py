@@ -117,6 +117,7 @@ FORMS = [
     ("/items/{item_id}/transition", {"version": "1", "to": "resolved"}),
     ("/items/{item_id}/labels", {"task": "troll", "label": "troll"}),
     ("/bulk", {"action": "resolve", "selected": "{item_id}:1"}),
+    ("/shift", {"action": "start"}),
     ("/replies/new", REPLY_FORM),
     ("/replies/{reply_id}", REPLY_FORM),
     ("/replies/{reply_id}/delete", {}),
