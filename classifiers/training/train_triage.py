@@ -53,7 +53,7 @@ from classifiers.triage import (
 from classifiers.troll import TrollScorer
 
 SEED = 20240
-VERSION = "triage-2.1"
+VERSION = "triage-2.0"
 ENCODER = "e5-sentiment"
 """The bundled e5 model whose pooled embedding (shared by its sentiment and offensive heads)
 the triage model reads; the signals come from the configured models, by default these heads."""
