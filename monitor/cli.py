@@ -51,6 +51,7 @@ app.add_typer(quarantine_app, name="quarantine")
 
 out = Console()
 err = Console(stderr=True)
+log = logging.getLogger("rufwacht")
 
 ConfigOption = Annotated[
     Path | None,
@@ -128,11 +129,10 @@ def serving(runtime: Runtime, host: str, port: int) -> Iterator[None]:
     with user_errors():
         runtime.database  # noqa: B018  # migrated before the first request
         server = WebServer(create_app(runtime), host, port).start()
-    out.print(
-        f"Web UI at {server.url}/ (API: {server.url}/api/v1, OpenAPI: "
-        f"{server.url}/api/v1/openapi.json); Ctrl-C stops.",
-        highlight=False,
-        soft_wrap=True,
+    # a log record, not a print: with `--log-format json` a running server writes only JSON
+    log.info(
+        "Web UI at %s/ (API: %s/api/v1, OpenAPI: %s/api/v1/openapi.json); Ctrl-C stops.",
+        *(server.url,) * 3,
     )
     try:
         yield
