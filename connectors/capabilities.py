@@ -38,6 +38,8 @@ class ReplyResult:
     dry_run: bool
     reply_id: str | None = None
     """The platform id of the published reply; None in a dry run."""
+    url: str | None = None
+    """The public link to the published reply, which the queue keeps as proof of sending."""
     request: dict[str, Any] | None = None
     """The payload sent (or that would have been sent), for the audit log."""
 

@@ -56,6 +56,8 @@ PUBLIC_URL = "https://www.reddit.com"
 """Links for people point at Reddit itself, whatever `reddit_url` a proxy or test uses."""
 MAX_QUERY_LENGTH = 512
 MAX_REPLY_CHARS = REPLY_LIMITS["reddit"]
+REDDIT_WEB = "https://www.reddit.com"
+"""Where a permalink opens for people (`reddit_url` may point at a proxy or test server)."""
 INDEX_LAG = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)
 TIME_FILTERS = [
@@ -354,8 +356,16 @@ class RedditConnector(Connector):
             return ReplyResult(in_reply_to, text, dry_run=True, request=request)
         target = self.reddit.comment(item_id) if kind == "t1" else self.reddit.submission(item_id)
         reply = self._call("Reddit post reply", lambda: target.reply(text))
-        reply_id = vars(reply).get("name") if reply is not None else None
-        return ReplyResult(in_reply_to, text, dry_run=False, reply_id=reply_id, request=request)
+        fields = vars(reply) if reply is not None else {}
+        permalink = fields.get("permalink")
+        return ReplyResult(
+            in_reply_to,
+            text,
+            dry_run=False,
+            reply_id=fields.get("name"),
+            url=f"{REDDIT_WEB}{permalink}" if permalink else None,
+            request=request,
+        )
 
     # Errors
 

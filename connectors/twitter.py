@@ -54,6 +54,8 @@ WINDOW_MARGIN = timedelta(minutes=1)
 """X rejects a start_time or since_id right at the 7-day edge; stay a little inside."""
 SNOWFLAKE_EPOCH_MS = 1288834974657
 MAX_REPLY_CHARS = REPLY_LIMITS["twitter"]
+TWEET_URL = "https://x.com/i/web/status/"
+"""Opens a tweet by id alone: the reply's answer does not name the posting account."""
 BARE_TERM = re.compile(r"[@#$]?\w+")
 EXPANSIONS = ["author_id"]
 TWEET_FIELDS = [
@@ -316,7 +318,12 @@ class TwitterConnector(Connector):
         if not reply_id:
             raise SourceError(self.source, "X post reply: the answer carries no tweet id")
         return ReplyResult(
-            in_reply_to, text, dry_run=False, reply_id=str(reply_id), request=request
+            in_reply_to,
+            text,
+            dry_run=False,
+            reply_id=str(reply_id),
+            url=f"{TWEET_URL}{reply_id}",
+            request=request,
         )
 
     # Errors

@@ -310,6 +310,9 @@ def test_an_enabled_reply_is_posted_with_the_script_account(fake_reddit: FakeRed
         {"thing_id": thread, "text": "Das tut uns leid! Schreib uns eine PN.", "api_type": "json"}
     ]
     assert result.reply_id is not None and result.reply_id.startswith("t1_")
+    assert result.url == (
+        f"https://www.reddit.com/r/Finanzen/comments/{thread[3:]}/post/{result.reply_id[3:]}/"
+    )
     token_request = fake_reddit.calls("/api/v1/access_token")[0].form()
     assert token_request["grant_type"] == "password"
 

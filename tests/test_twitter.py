@@ -386,6 +386,7 @@ def test_an_enabled_reply_is_posted_with_user_credentials(fake_x: FakeX) -> None
         {"text": "Das tut uns leid! Wir kümmern uns.", "reply": {"in_reply_to_tweet_id": "11"}}
     ]
     assert result.reply_id in fake_x.tweets and not result.dry_run
+    assert result.url == f"https://x.com/i/web/status/{result.reply_id}"
 
 
 def test_publishing_replies_needs_the_user_credential_variables(fake_x: FakeX) -> None:
