@@ -17,6 +17,7 @@ from monitor.logs import protect_settings
 from monitor.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from connectors.capabilities import PostsReplies
     from monitor.judging import Judge
     from monitor.pipeline import Pipeline
     from monitor.queue.drafts import DraftChecker
@@ -78,6 +79,12 @@ class Runtime:
         from monitor.sources import plan_sources
 
         return plan_sources(self.settings, os.environ)
+
+    def reply_publisher(self, source: str) -> PostsReplies | None:
+        """The connector that posts approved replies for `source`, or None where it is off."""
+        from monitor.sources import reply_publisher
+
+        return reply_publisher(self.settings, source, os.environ)
 
     def close(self) -> None:
         if "database" in self.__dict__:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from connectors import resolve_connector
 from connectors.base import Connector, SearchTerms, SourceError, SourceSettings
-from connectors.capabilities import ChecksExisting
+from connectors.capabilities import ChecksExisting, PostsReplies
 from connectors.settings import LiveSourceSettings
 from monitor.settings import Settings
 from monitor.terms import parse_term
@@ -68,3 +68,23 @@ def plan_sources(settings: Settings, environ: Mapping[str, str]) -> SourcePlan:
     if replay.enabled and not (replay.fallback and plan.connectors):
         plan.add(resolve_connector(REPLAY, replay, terms, environ), replay)
     return plan
+
+
+def posts_replies(settings: Settings, source: str) -> bool:
+    """Whether approved replies to `source`'s posts go out through it (`reply_enabled` and
+    not `dry_run`); everywhere else sending is a dry run or done by hand."""
+    config = enabled_sources(settings).get(source)
+    return isinstance(config, LiveSourceSettings) and config.publishes
+
+
+def reply_publisher(
+    settings: Settings, source: str, environ: Mapping[str, str]
+) -> PostsReplies | None:
+    """The connector that posts replies for `source`, built per send so that no client is
+    shared between web requests; None where posting is off. Raises `SourceError` when a
+    credential is missing."""
+    if not posts_replies(settings, source):
+        return None
+    config = enabled_sources(settings)[source]
+    connector = resolve_connector(source, config, search_terms(settings), environ)
+    return connector if isinstance(connector, PostsReplies) else None

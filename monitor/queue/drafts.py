@@ -8,6 +8,7 @@ draft stays as it was, and the next save starts a new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifiers.base import TextClassifier
+from connectors.base import SourceError
+from connectors.capabilities import PostsReplies
 from monitor.access import policies
 from monitor.guidance.checker import Severity, check_reply
 from monitor.guidance.item import item_guidance
@@ -177,6 +180,10 @@ def reject(
     return draft
 
 
+Publishers = Callable[[str], PostsReplies | None]
+"""The connector that posts replies for a source name, or None where posting is off there."""
+
+
 def mark_replied(
     session: Session,
     user: UserRecord,
@@ -184,19 +191,23 @@ def mark_replied(
     expected_version: int,
     mode: SendMode | str = SendMode.DRY_RUN,
     link: str | None = None,
+    publishers: Publishers | None = None,
 ) -> DraftRecord:
-    """Record the approved reply as sent: a dry run by default, or posted (by the connector or
-    by hand) with the link to it."""
+    """Send the approved reply: a dry run by default, posted through the item's source
+    (`publishers`), or recorded as posted by hand with the link to it. A refused post leaves
+    the item approved and unsent."""
     mode = SendMode(mode)
     draft = current_draft(session, item)
     if draft is None or draft.status != DraftStatus.APPROVED:
         raise WorkflowError("Nur eine freigegebene Antwort kann gesendet werden.")
-    if mode is not SendMode.DRY_RUN and not (link or "").startswith(("https://", "http://")):
+    if mode is SendMode.BY_HAND and not (link or "").startswith(("https://", "http://")):
         raise WorkflowError(
             "Bitte den Link zur gesendeten Antwort angeben (http:// oder https://)."
         )
     decision = policies.can_send(user, item)
     prepare(session, user, item, expected_version, decision, QueueStatus.REPLIED)
+    if mode is SendMode.POSTED:
+        link = publish(item, draft, publishers)
     draft.status = DraftStatus.SENT
     draft.sent_via = mode.value
     draft.sent_link = link if mode is not SendMode.DRY_RUN else None
@@ -204,3 +215,22 @@ def mark_replied(
     details = {"draft_id": draft.id, "via": mode.value, "link": draft.sent_link}
     change(session, item, user, QueueStatus.REPLIED, "reply", details=details)
     return draft
+
+
+def publish(item: QueueItem, draft: DraftRecord, publishers: Publishers | None) -> str | None:
+    """Post the draft as a reply to the item's post and return the link to it. Runs after
+    every check, so that only a reply the queue will record leaves the system."""
+    source = item.post.source
+    try:
+        publisher = publishers(source) if publishers else None
+        if publisher is None:
+            raise WorkflowError(f"Für die Quelle „{source}“ ist das Posten nicht eingeschaltet.")
+        result = publisher.post_reply(item.post.platform_id, draft.text)
+    except SourceError as exc:
+        raise WorkflowError(
+            f"Die Plattform hat die Antwort nicht angenommen ({exc}). "
+            "Die Antwort bleibt freigegeben und ungesendet."
+        ) from exc
+    if result.dry_run:  # nothing left the system, so refusing loses nothing
+        raise WorkflowError(f"Die Quelle „{source}“ ist auf Probelauf gestellt (dry_run).")
+    return result.url

@@ -206,11 +206,14 @@ def reject(item_id: ItemId, body: RejectIn, user: ApiUser, session: DbSession) -
 
 
 @router.post("/items/{item_id:int}/send", response_model=DraftResultOut, responses=ITEM_WRITE)
-def send(item_id: ItemId, body: SendIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
-    """Mark the approved reply as sent: a dry run (nothing posted), or posted by hand with
-    the link to it."""
+def send(
+    request: Request, item_id: ItemId, body: SendIn, user: ApiUser, session: DbSession
+) -> dict[str, Any]:
+    """Send the approved reply: a dry run (nothing posted), posted through the item's source,
+    or recorded as posted by hand with the link to it."""
     item = visible_item(session, user, item_id)
-    sent = drafts.mark_replied(session, user, item, body.version, body.mode, body.link)
+    publishers = get_runtime(request).reply_publisher
+    sent = drafts.mark_replied(session, user, item, body.version, body.mode, body.link, publishers)
     return draft_result(sent, item)
 
 

@@ -24,6 +24,7 @@ from monitor.queue.audit import audit_trail
 from monitor.queue.drafts import DraftStatus, SendMode, blocking_rules, current_draft
 from monitor.queue.states import EscalationTeam, QueueStatus, can_move
 from monitor.queue.workflow import StaleItemError, WorkflowError
+from monitor.sources import posts_replies
 from monitor.storage.models import DraftRecord, QueueItem, SavedReply, UserRecord, WebSession
 from monitor.web.deps import CurrentUser, DbSession, ItemId, LoggedIn, MemberForm, get_runtime
 from monitor.web.ui import local_path, redirect, render
@@ -145,6 +146,7 @@ def item_context(
         "can_send": draft is not None
         and draft.status == DraftStatus.APPROVED
         and bool(policies.can_send(user, item)),
+        "can_post": posts_replies(get_runtime(request).settings, item.post.source),
     }
 
 
@@ -337,10 +339,12 @@ def mark_sent(
     mode: Annotated[str, Form(max_length=16)] = SendMode.DRY_RUN.value,
     link: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    publishers = get_runtime(request).reply_publisher
+
     def operation(user: UserRecord, item: QueueItem) -> None:
-        if mode not in (SendMode.DRY_RUN, SendMode.BY_HAND):
-            raise WorkflowError("Bitte „Probelauf“ oder „von Hand gesendet“ wählen.")
-        drafts.mark_replied(session, user, item, version, mode, link.strip() or None)
+        if mode not in set(SendMode):
+            raise WorkflowError("Bitte „Posten“, „Probelauf“ oder „von Hand gesendet“ wählen.")
+        drafts.mark_replied(session, user, item, version, mode, link.strip() or None, publishers)
 
     return act(request, session, browser, item_id, operation, "send")
 

@@ -172,9 +172,10 @@ class TransitionIn(RequestBody):
 
 
 class SendIn(RequestBody):
-    mode: Literal["dry_run", "by_hand"] = Field(
+    mode: Literal["dry_run", "posted", "by_hand"] = Field(
         default="dry_run",
-        description="dry_run posts nothing; by_hand records a reply posted by hand.",
+        description="dry_run posts nothing; posted posts through the item's source where"
+        " posting is on (reply_enabled, not dry_run); by_hand records a reply posted by hand.",
     )
     link: str | None = Field(default=None, max_length=2_000, description="Needed for by_hand.")
     version: int = Version
