@@ -382,3 +382,27 @@ def test_unknown_api_addresses_answer_404_in_json(
     response = web_client.get(path, headers=team["anna"].headers)
     assert response.status_code == 404
     assert response.json()["detail"].startswith("Diese Adresse gibt es in der API nicht")
+
+
+def test_a_blocking_finding_yields_only_to_a_leads_written_reason(
+    web_client: TestClient, team: dict[str, Member], item_id: int
+) -> None:
+    anna, ben, lea = (as_(web_client, team, name) for name in ("anna", "ben", "lea"))
+    insult = (
+        "Danke für Ihre Nachricht. Aber ehrlich, Sie sind einfach zu dumm, den Fahrplan zu lesen."
+    )
+    drafted = anna.post(f"/items/{item_id}/draft", {"text": insult, "version": 1})
+    assert "block" in {finding["severity"] for finding in drafted["draft"]["findings"]}
+    version = drafted["item"]["version"]
+
+    refused = ben.post(f"/items/{item_id}/approve", {"version": version}, 403)
+    assert "Blockierende Hinweise übergehen dürfen nur" in refused["detail"]
+    unexplained = lea.post(f"/items/{item_id}/approve", {"version": version}, 403)
+    assert "Begründung" in unexplained["detail"]
+    reason = "Zitat aus dem Kundenbeitrag, mit der Kundin abgesprochen"
+    approved = lea.post(
+        f"/items/{item_id}/approve", {"version": version, "override_reason": reason}
+    )
+    assert approved["draft"]["approver"] == "lea"
+    last = lea.get(f"/items/{item_id}/audit")[-1]
+    assert (last["action"], last["actor_name"], last["comment"]) == ("approve", "lea", reason)
