@@ -4,6 +4,7 @@ reason. A refused role gets the 403 page (the app's `PermissionDenied` handler).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
@@ -59,6 +60,23 @@ def form_page(
     else 200 with the confirmation of what the last form did."""
     status = 400 if error else 200
     return render(request, name, browser, status, error=error, done=SAVED.get(done), **context)
+
+
+def attempt(
+    session: Session,
+    change: Callable[[], object],
+    refused: type[Exception],
+    show_again: Callable[[str], Response],
+    done: str,
+) -> Response:
+    """A lead's or admin's change in a savepoint: refused, it leaves nothing behind and its
+    form comes back with the German reason; made, the browser goes on to `done`."""
+    try:
+        with session.begin_nested():
+            change()
+    except refused as exc:
+        return show_again(str(exc))
+    return redirect(done)
 
 
 # --- saved replies ----------------------------------------------------------------------------
@@ -143,12 +161,13 @@ def store_reply(
     reply: SavedReply | None,
     values: dict[str, str],
 ) -> Response:
-    try:
-        with session.begin_nested():
-            save_reply(session, member(browser), reply, **values)
-    except ReplyError as exc:
-        return reply_form(request, browser, reply, values, str(exc))
-    return redirect("/replies?done=reply")
+    return attempt(
+        session,
+        lambda: save_reply(session, member(browser), reply, **values),
+        ReplyError,
+        lambda error: reply_form(request, browser, reply, values, error),
+        "/replies?done=reply",
+    )
 
 
 @router.post("/replies/new")
@@ -214,12 +233,13 @@ def save_note(
     browser: MemberForm,
     note: Text = "",
 ) -> Response:
-    try:
-        with session.begin_nested():
-            set_playbook_note(session, member(browser), category, note)
-    except NoteError as exc:
-        return notes_page(request, session, browser, str(exc))
-    return redirect("/playbooks?done=note")
+    return attempt(
+        session,
+        lambda: set_playbook_note(session, member(browser), category, note),
+        NoteError,
+        lambda error: notes_page(request, session, browser, error),
+        "/playbooks?done=note",
+    )
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -263,12 +283,13 @@ def add_member(
 ) -> Response:
     """A new account; brands as a comma-separated list, empty for every brand."""
     scope = [b.strip() for b in brands.split(",") if b.strip()] or None
-    try:
-        with session.begin_nested():
-            admin.create_member(session, member(browser), name.strip(), role, password, scope)
-    except UserError as exc:
-        return users_page(request, session, browser, str(exc))
-    return redirect("/users?done=user")
+    return attempt(
+        session,
+        lambda: admin.create_member(session, member(browser), name.strip(), role, password, scope),
+        UserError,
+        lambda error: users_page(request, session, browser, error),
+        "/users?done=user",
+    )
 
 
 @router.post("/users/{user_id}/deactivate")
@@ -285,12 +306,14 @@ def reset_password(
     browser: MemberForm,
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    try:
-        with session.begin_nested():
-            admin.reset_password(session, member(browser), user_or_404(session, user_id), password)
-    except UserError as exc:
-        return users_page(request, session, browser, str(exc))
-    return redirect("/users?done=password")
+    target = user_or_404(session, user_id)
+    return attempt(
+        session,
+        lambda: admin.reset_password(session, member(browser), target, password),
+        UserError,
+        lambda error: users_page(request, session, browser, error),
+        "/users?done=password",
+    )
 
 
 @router.post("/users/{user_id}/tokens/revoke")
