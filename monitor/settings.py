@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     ValidationError,
     create_model,
     field_validator,
@@ -190,6 +191,16 @@ class WorkflowSettings(_Section):
     """An assigned item nobody started a draft on goes to someone else after this long."""
 
 
+class WebSettings(_Section):
+    """Where the team reaches the web UI: mails and chat messages link into it."""
+
+    base_url: HttpUrl = HttpUrl("http://127.0.0.1:8000/")
+
+    def link(self, path: str) -> str:
+        """An absolute link to `path` (which starts with a slash) in the web UI."""
+        return str(self.base_url).rstrip("/") + path
+
+
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
 SourcesSettings: type[_Section] = create_model(
     "SourcesSettings",
@@ -214,6 +225,7 @@ class Settings(BaseSettings):
     flagging: FlaggingSettings = Field(default_factory=FlaggingSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(
