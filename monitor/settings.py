@@ -194,11 +194,17 @@ class WorkflowSettings(_Section):
 class WebSettings(_Section):
     """Where the team reaches the web UI: mails and chat messages link into it."""
 
-    base_url: HttpUrl = HttpUrl("http://127.0.0.1:8000/")
+    base_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http(cls, value: str) -> str:
+        """A link in a mail must open from anywhere: an absolute http(s) address."""
+        return str(HttpUrl(value)).rstrip("/")
 
     def link(self, path: str) -> str:
         """An absolute link to `path` (which starts with a slash) in the web UI."""
-        return str(self.base_url).rstrip("/") + path
+        return self.base_url + path
 
 
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
