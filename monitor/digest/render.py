@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
+from secrets import token_hex
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -163,15 +164,14 @@ def _charts(brand: BrandDigest, index: int) -> dict[str, Chart]:
         f"Erwähnungen je Stunde; die meisten um {busiest[0]} Uhr ({busiest[1]}); "
         "Zahlen in der Tabelle"
     )
-    domain = "rufwacht.digest"
     return {
         "sentiment": Chart(
-            make_msgid(f"stimmung{index}", domain)[1:-1],
+            f"stimmung{index}.{token_hex(6)}@rufwacht",
             charts.sentiment_trend(brand.sentiment),
             trend_alt,
         ),
         "hourly": Chart(
-            make_msgid(f"stunden{index}", domain)[1:-1],
+            f"stunden{index}.{token_hex(6)}@rufwacht",
             charts.hourly_volume(brand.hourly),
             hourly_alt,
         ),
