@@ -59,6 +59,7 @@ def hourly_volume(hours: Sequence[tuple[str, int]]) -> bytes:
 
 def _figure() -> tuple[Figure, Axes]:
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    figure.subplots_adjust(left=0.07, right=0.99, top=0.88, bottom=0.17)  # tight_layout: 3× slower
     axes = figure.subplots()
     axes.spines[["top", "right"]].set_visible(False)
     axes.yaxis.get_major_locator().set_params(integer=True)
@@ -68,6 +69,5 @@ def _figure() -> tuple[Figure, Axes]:
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.tight_layout()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
