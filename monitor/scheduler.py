@@ -207,6 +207,14 @@ def scheduling(
     if settings is not None:
         _digest[DIGEST] = settings
         jobs |= digest_jobs(settings.digest)
+        if DIGEST_DAILY in jobs:
+            names = ", ".join(mail.name for mail in settings.digest.digests())
+            log.info(
+                "digest %s daily at %s %s",
+                names,
+                settings.digest.time.strftime("%H:%M"),
+                settings.digest.timezone,
+            )
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
     sync_jobs(scheduler, jobs)

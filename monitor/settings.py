@@ -283,10 +283,15 @@ class DigestSettings(MailSettings):
     _valid_recipients = field_validator("recipients")(_mail_addresses)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> DigestSettings:
+    def _each_digest_named_and_read(self) -> DigestSettings:
         names = [mail.name for mail in self.mails]
         if duplicate := next((name for name in names if names.count(name) > 1), None):
             raise ValueError(f"two digests are named {duplicate!r}; each needs its own name")
+        unread = [mail.name for mail in self.mails if not (mail.recipients or self.recipients)]
+        if unread:
+            raise ValueError(
+                f"digest {unread[0]!r} has no recipients: give it some, or set [digest] recipients"
+            )
         return self
 
     def digests(self) -> list[DigestMailSettings]:
