@@ -29,6 +29,8 @@ from monitor.storage import StorageError
 # Only what every command needs is imported here: each command imports its own operations,
 # so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
 if TYPE_CHECKING:
+    from datetime import date
+
     from sqlalchemy.orm import Session
 
     from monitor.sources import SourcePlan
@@ -550,7 +552,7 @@ def digest(
             "--date",
             metavar="YYYY-MM-DD",
             help="The day to report on (default: the latest one due, i.e. yesterday once "
-            "[digest] time has passed).",
+            "the digest's send time has passed).",
         ),
     ] = None,
     out_file: Annotated[
@@ -572,14 +574,14 @@ def digest(
     ] = False,
     brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
     name: Annotated[
-        str | None, typer.Option(help="Only the digest of this name ([[digest.mails]]).")
+        str | None, typer.Option(help="Only the digest of this name (digest.mails in the config).")
     ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Write or send the daily digest: the German comms summary of one day per brand.
 
     Without --out or --send it prints the plain-text version."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
     from monitor.digest.delivery import (
         chosen_mails,
@@ -594,7 +596,7 @@ def digest(
     failed = False
     with user_errors(), Runtime.open(config) as runtime:
         settings = runtime.settings
-        when = date.fromisoformat(day) if day else latest_due_day(settings, datetime.now(UTC))
+        when = _day(day) if day else latest_due_day(settings, datetime.now(UTC))
         mails = chosen_mails(settings, name, brand)
         spikes = spike_provider()
         if out_file is not None or not send:
@@ -629,6 +631,15 @@ def digest(
                 err.print(f"Sent digest {mail.name} for {when} to {', '.join(mail.recipients)}.")
     if failed:
         raise typer.Exit(1)
+
+
+def _day(text: str) -> date:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--date {text!r} is not a day (YYYY-MM-DD)") from None
 
 
 # --- guidance: playbooks, saved replies and the draft checker ---------------------------------

@@ -685,7 +685,7 @@ def _escalations(
     for row in session.execute(query):
         if len(found[row.brand]) >= MAX_ESCALATIONS:
             continue
-        team = row.escalated_to or (row.details or {}).get("team") or ""
+        team = (row.details or {}).get("team") or row.escalated_to or ""  # the team then
         found[row.brand].append(
             Escalation(
                 item_id=row.id,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -104,7 +105,7 @@ def rendered_digest(
 
 def latest_due_day(settings: Settings, now: datetime) -> date:
     """The newest day whose digest is due at `now`: yesterday once today's send time passed."""
-    local = now.astimezone(Period(date.today(), settings.digest.timezone).zone)
+    local = now.astimezone(ZoneInfo(settings.digest.timezone))
     yesterday = local.date() - timedelta(days=1)
     return yesterday if local.time() >= settings.digest.time else yesterday - timedelta(days=1)
 
