@@ -576,11 +576,20 @@ def digest(
     name: Annotated[
         str | None, typer.Option(help="Only the digest of this name (digest.mails in the config).")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--deliveries", help="Show the delivery record (what was sent, what failed) instead."
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Write or send the daily digest: the German comms summary of one day per brand.
 
     Without --out or --send it prints the plain-text version."""
+    if record:
+        print_deliveries(config, name)
+        return
     from datetime import UTC, datetime
 
     from monitor.digest.delivery import (
@@ -631,6 +640,24 @@ def digest(
                 err.print(f"Sent digest {mail.name} for {when} to {', '.join(mail.recipients)}.")
     if failed:
         raise typer.Exit(1)
+
+
+def print_deliveries(config: Path | None, name: str | None) -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.digest.delivery import deliveries
+
+    with user_errors(), Runtime.open(config) as runtime:
+        rows = deliveries(runtime.database, name)
+        zone = runtime.settings.digest.timezone
+    table = Table("digest", "day", "status", "attempts", "sent at (UTC)", "last error")
+    for row in rows:
+        day = row.period_start.astimezone(ZoneInfo(zone)).date().isoformat()
+        sent = f"{row.sent_at:%Y-%m-%d %H:%M}" if row.sent_at else ""
+        table.add_row(
+            row.name, day, row.status, str(row.attempts), sent, escape(row.last_error or "")
+        )
+    out.print(table)
 
 
 def _day(text: str) -> date:

@@ -17,6 +17,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from typer.testing import CliRunner
 
+from monitor import scheduler
 from monitor.cli import app
 from monitor.digest.build import Spike
 from monitor.digest.delivery import (
@@ -35,6 +36,7 @@ from monitor.storage.models import DigestDelivery
 from tests import factories
 from tests.conftest import write_config
 from tests.fakes.smtp import SmtpServer, free_port
+from tests.test_scheduler import with_pipeline
 
 runner = CliRunner()
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -183,6 +185,8 @@ def test_a_broken_smtp_config_is_a_clear_error_recorded_and_retried_at_the_next_
     [row] = deliveries(db)
     assert (row.status, row.attempts) == ("failed", 1)
     assert f"127.0.0.1:{port}" in (row.last_error or "")
+    shown = runner.invoke(app, ["digest", "--deliveries", "--config", str(broken)])
+    assert re.search(r"digest\s+│\s+2026-11-23\s+│\s+failed\s+│\s+1\s+│", shown.output)
     with SmtpServer(tmp_path) as server:  # the server is back: the next run sends that day
         settings = load_settings(config(tmp_path, db_url, server))
         [outcome] = deliver_due(db, settings, SmtpSender(settings.digest), now=MORNING_AFTER)
@@ -372,9 +376,28 @@ def test_the_scheduler_runs_the_digest_daily_at_its_local_time(
     assert (winter.astimezone(UTC).hour, summer.astimezone(UTC).hour) == (7, 6)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     for _ in range(2):  # a restart keeps one job each
-        scheduler = build_scheduler(Database(url).engine, workers=1)
-        scheduler.start(paused=True)
-        sync_jobs(scheduler, jobs)
-        stored = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
-        scheduler.shutdown(wait=False)
+        jobs_scheduler = build_scheduler(Database(url).engine, workers=1)
+        jobs_scheduler.start(paused=True)
+        sync_jobs(jobs_scheduler, jobs)
+        stored = {job.id: str(job.trigger) for job in jobs_scheduler.get_jobs()}
+        jobs_scheduler.shutdown(wait=False)
     assert stored == {DIGEST_DAILY: "cron[hour='8', minute='0']", DIGEST_RETRY: "interval[1:00:00]"}
+
+
+def test_the_scheduled_job_mails_yesterdays_digest_once(
+    tmp_path: Path, db_url: str, db: Database
+) -> None:
+    yesterday = datetime.now(BERLIN).date() - timedelta(days=1)
+    seed(db, yesterday)
+    with SmtpServer(tmp_path) as server:
+        settings = load_settings(config(tmp_path, db_url, server, time="00:00"))
+        with_pipeline(db_url, db)
+        scheduler._digest[scheduler.DIGEST] = settings
+        try:
+            scheduler.digest_job("daily")
+            scheduler.digest_job("retry")
+        finally:
+            scheduler._runtime.clear()
+            scheduler._digest.clear()
+    [mail] = server.messages
+    assert f"Rufwacht-Tagesüberblick {yesterday:%d.%m.%Y}" in mail["Subject"]
