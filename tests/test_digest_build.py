@@ -127,6 +127,17 @@ def test_categories_actions_and_top_posts_with_personal_data_hidden(db: Database
     )
 
 
+def test_only_web_addresses_of_posts_are_linked(db: Database) -> None:
+    with db.transaction() as session:
+        mention(session, local(DAY, 8), flagged=True, url="javascript:alert(1)", item={})
+        mention(session, local(DAY, 9), flagged=True, url="https://x.com/i/1", item={})
+        digest = build(session)
+    assert sorted(str(post.post_url) for post in digest.brands[0].top_posts) == [
+        "None",
+        "https://x.com/i/1",
+    ]
+
+
 def test_open_items_breaches_and_median_first_answer(db: Database) -> None:
     with db.transaction() as session:
         start = local(DAY, 8)

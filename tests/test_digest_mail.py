@@ -8,6 +8,8 @@ caught up, and the scheduler runs the digest daily at its local time.
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -401,3 +403,27 @@ def test_the_scheduled_job_mails_yesterdays_digest_once(
             scheduler._digest.clear()
     [mail] = server.messages
     assert f"Rufwacht-Tagesüberblick {yesterday:%d.%m.%Y}" in mail["Subject"]
+
+
+def test_runs_racing_for_the_same_day_send_it_once(
+    tmp_path: Path, db_url: str, db: Database
+) -> None:
+    """Two processes (here: threads with their own connections) run the digest at once."""
+    seed(db)
+    with SmtpServer(tmp_path) as server:
+        settings = load_settings(config(tmp_path, db_url, server))
+        [mail] = chosen_mails(settings)
+        start = threading.Barrier(3)
+
+        def run() -> object:
+            own = Database(db_url)
+            try:
+                start.wait()
+                return deliver(own, settings, mail, DAY, SmtpSender(settings.digest))
+            finally:
+                own.dispose()
+
+        with ThreadPoolExecutor(3) as pool:
+            outcomes = [future.result() for future in [pool.submit(run) for _ in range(3)]]
+    assert [o.status for o in outcomes if o is not None] == [DeliveryStatus.SENT]
+    assert len(server.messages) == 1

@@ -23,7 +23,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.digest.build import Digest, Period, SpikeProvider, all_brands, build_digest
@@ -176,6 +176,9 @@ def claim(
             )
             return bool(changed.rowcount)  # type: ignore[attr-defined]
     except IntegrityError:  # another run inserted the same digest and day first
+        return False
+    except OperationalError as exc:  # SQLite: another run's write won the race for the lock
+        log.warning("digest %s for %s not claimed, left to the next run: %s", name, period.day, exc)
         return False
 
 

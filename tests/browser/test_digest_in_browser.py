@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -14,7 +15,6 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.demo import run_demo
-from monitor.digest.delivery import latest_due_day
 from monitor.runtime import Runtime
 from tests import factories
 from tests.browser.conftest import XSS_TEXT, save_screenshot
@@ -26,14 +26,15 @@ HOSTILE = f'{XSS_TEXT} "><img src=x onerror="document.title=\'pwned\'"> Bahn'
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, date]:
-    """A config on the demo feed's data, and yesterday: the demo's one full day."""
+    """A config on the demo feed's data, and yesterday: the demo's one full day (its posts lie
+    in the 30 hours before now)."""
     folder = tmp_path_factory.mktemp("digest")
     config = write_config(
         folder / "rufwacht.toml", sqlite_url(folder), classifiers=NGRAM_CLASSIFIERS
     )
     with Runtime.open(config) as runtime:
         run_demo(runtime.pipeline)
-        day = latest_due_day(runtime.settings, datetime.now(UTC))
+        day = datetime.now(ZoneInfo(runtime.settings.digest.timezone)).date() - timedelta(days=1)
     return config, day
 
 
