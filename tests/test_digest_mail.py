@@ -264,24 +264,18 @@ def test_the_scheduled_run_catches_up_missed_days_oldest_first(
     with SmtpServer(tmp_path) as server:
         settings = load_settings(config(tmp_path, db_url, server))
         sender = SmtpSender(settings.digest)
-        before_eight = datetime(2026, 11, 24, 7, 59, tzinfo=BERLIN)
-        assert [o.day for o in deliver_due(db, settings, sender, now=before_eight)] == [
-            DAY - timedelta(days=1)  # the first run: only the latest due day, no back issues
-        ]
-        # the server was down on the 24th and 25th at eight: the 26th's run sends both missed days
-        catch_up = datetime(2026, 11, 26, 8, 0, tzinfo=BERLIN)
-        sent = deliver_due(db, settings, sender, now=catch_up)
-    assert [outcome.day for outcome in sent] == [
-        date(2026, 11, 23),
-        date(2026, 11, 24),
-        date(2026, 11, 25),
-    ]
+
+        def run(day: int, hour: int, minute: int = 0) -> list[date]:
+            now = datetime(2026, 11, day, hour, minute, tzinfo=BERLIN)
+            return [outcome.day for outcome in deliver_due(db, settings, sender, now=now)]
+
+        assert run(24, 7, 59) == []  # a new digest waits for its first send time ...
+        assert run(24, 8) == [date(2026, 11, 23)]  # ... and starts with yesterday
+        assert run(24, 9) == []
+        # the server was down on the 25th and 26th: the 27th's run sends the days missed
+        assert run(27, 8) == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)]
     subjects = [message["Subject"][:34] for message in server.messages]
-    assert subjects[1:] == [
-        "Rufwacht-Tagesüberblick 23.11.2026",
-        "Rufwacht-Tagesüberblick 24.11.2026",
-        "Rufwacht-Tagesüberblick 25.11.2026",
-    ]
+    assert subjects == [f"Rufwacht-Tagesüberblick {day}.11.2026" for day in (23, 24, 25, 26)]
 
 
 def test_one_digest_per_brand_goes_to_its_own_recipients(

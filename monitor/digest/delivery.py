@@ -112,13 +112,15 @@ def latest_due_day(settings: Settings, now: datetime) -> date:
 
 def due_days(session: Session, settings: Settings, name: str, now: datetime) -> list[date]:
     """The days `name` still owes, oldest first: the latest due day, and every day after the
-    digest's first record within `CATCH_UP_DAYS` that was not sent (a fresh install starts
-    with yesterday, not a week of back issues)."""
+    digest's first record within `CATCH_UP_DAYS` that was not sent. A new digest starts with
+    yesterday at its first send time, not with a week of back issues."""
     latest = latest_due_day(settings, now)
     earliest = latest - timedelta(days=CATCH_UP_DAYS - 1)
     rows = session.scalars(select(DigestDelivery).where(DigestDelivery.name == name)).all()
-    zone = Period(latest, settings.digest.timezone).zone
+    zone = ZoneInfo(settings.digest.timezone)
     by_day = {row.period_start.astimezone(zone).date(): row for row in rows}
+    if not by_day and latest < now.astimezone(zone).date() - timedelta(days=1):
+        return []  # a new digest's first mail is yesterday's, once today's send time has come
     first = min(by_day, default=latest)
     days = [earliest + timedelta(days=n) for n in range(CATCH_UP_DAYS)]
     return [
