@@ -333,6 +333,18 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
+    @model_validator(mode="after")
+    def _digests_name_known_brands(self) -> Settings:
+        """A misspelt brand in a digest would mail a day of zeros; refuse it at start-up."""
+        known = [brand.name for brand in self.brands]
+        for mail in self.digest.mails:
+            if unknown := [brand for brand in mail.brands if brand not in known]:
+                raise ValueError(
+                    f"digest {mail.name!r} names the unknown brand {unknown[0]!r} "
+                    f"(configured: {', '.join(known) or 'none'})"
+                )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -125,3 +125,10 @@ def test_a_digest_nobody_would_read_is_refused_at_start_up(tmp_path: Path) -> No
     config = write_toml(tmp_path / "rufwacht.toml", {"digest": {"mails": [{"name": "bahn"}]}})
     with pytest.raises(ConfigError, match="digest 'bahn' has no recipients"):
         load_settings(config)
+
+
+def test_a_digest_naming_an_unknown_brand_is_refused_at_start_up(tmp_path: Path) -> None:
+    mails = [{"name": "bahn", "brands": ["Deutsche bahn"], "recipients": ["a@example.org"]}]
+    data = {"brands": [{"name": "Deutsche Bahn"}], "digest": {"mails": mails}}
+    with pytest.raises(ConfigError, match="unknown brand 'Deutsche bahn'"):
+        load_settings(write_toml(tmp_path / "rufwacht.toml", data))
