@@ -18,6 +18,8 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -26,7 +28,7 @@ from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
 from monitor.queue.assignment import reoffer_waiting
 from monitor.queue.breaches import record_breaches
-from monitor.settings import WorkflowSettings
+from monitor.settings import DigestSettings, Settings, WorkflowSettings
 from monitor.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ _runtime: dict[str, tuple[Pipeline, Connector]] = {}
 _workflow: dict[str, WorkflowSettings] = {}
 """The `[workflow]` settings the assignment job reads (under `WORKFLOW`), set by `scheduling`."""
 WORKFLOW = "workflow"
+_digest: dict[str, Settings] = {}
+"""The settings the digest job reads (under `DIGEST`), set by `scheduling` when digests are on."""
+DIGEST = "digest"
 
 
 def poll_job(source: str) -> None:
@@ -92,11 +97,25 @@ def assign_job(_name: str) -> None:
         log.info("assignment: %d queue items handed out", len(handed))
 
 
+def digest_job(_name: str) -> None:
+    """The scheduled job: send every digest for every day it owes (`deliver_due`), so the
+    daily run sends yesterday's, and the hourly run retries what failed or was missed."""
+    from monitor.digest.delivery import deliver_due, spike_provider
+    from monitor.digest.sender import SmtpSender
+
+    settings = _digest[DIGEST]
+    for outcome in deliver_due(
+        _database(), settings, SmtpSender(settings.digest), spikes=spike_provider()
+    ):
+        log.info("digest %s for %s: %s", outcome.name, outcome.day, outcome.status.value)
+
+
 JOBS: dict[str, Callable[[str], None]] = {
     "poll": poll_job,
     "check": check_job,
     "sla": breach_job,
     "assign": assign_job,
+    "digest": digest_job,
 }
 """Job kinds by id prefix: a job id is `KIND:SOURCE` (`sla:breaches`, `assign:queue` for the
 queue's own)."""
@@ -115,6 +134,28 @@ def queue_jobs(workflow: WorkflowSettings) -> dict[str, float]:
     return jobs
 
 
+DIGEST_DAILY, DIGEST_RETRY, DIGEST_RETRY_MINUTES = "digest:daily", "digest:retry", 60.0
+"""The daily digest at `[digest] time`; the hourly run sends what failed or was missed."""
+
+
+def digest_jobs(digest: DigestSettings) -> dict[str, float | BaseTrigger]:
+    """The digest's jobs where anyone receives a digest, else none (removing stored ones)."""
+    if not digest.digests():
+        return {}
+    daily = CronTrigger(hour=digest.time.hour, minute=digest.time.minute, timezone=digest.timezone)
+    return {DIGEST_DAILY: daily, DIGEST_RETRY: DIGEST_RETRY_MINUTES}
+
+
+def _trigger(spec: float | BaseTrigger) -> BaseTrigger:
+    """Minutes are an interval; a trigger (the digest's cron) is used as it is."""
+    return spec if isinstance(spec, BaseTrigger) else IntervalTrigger(minutes=spec, timezone=UTC)
+
+
+def _same_trigger(stored: BaseTrigger, wanted: BaseTrigger) -> bool:
+    zone = getattr(stored, "timezone", None), getattr(wanted, "timezone", None)
+    return str(stored) == str(wanted) and str(zone[0]) == str(zone[1])
+
+
 def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     """A scheduler whose jobs are stored in the product's database."""
     return BackgroundScheduler(
@@ -125,14 +166,15 @@ def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     )
 
 
-def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> None:
-    """Make the stored jobs match `schedule` (job id → minutes): one job each, no copies."""
+def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float | BaseTrigger]) -> None:
+    """Make the stored jobs match `schedule` (job id → minutes or a trigger): one job each, no
+    copies. A new job runs at once (the digest's catches up on a day it owes)."""
     for job in scheduler.get_jobs():
         if job.id not in schedule:
             job.remove()
-    for job_id, minutes in schedule.items():
+    for job_id, spec in schedule.items():
         kind, source = job_id.split(":", 1)
-        trigger = IntervalTrigger(minutes=minutes, timezone=UTC)
+        trigger = _trigger(spec)
         job = scheduler.get_job(job_id)
         if job is None:
             scheduler.add_job(
@@ -143,7 +185,7 @@ def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> Non
                 name=f"{kind} {source}",
                 next_run_time=datetime.now(UTC),
             )
-        elif job.trigger.interval != trigger.interval:
+        elif not _same_trigger(job.trigger, trigger):
             job.reschedule(trigger)
 
 
@@ -153,15 +195,29 @@ def scheduling(
     connectors: list[Connector],
     schedule: dict[str, float],
     workflow: WorkflowSettings,
+    settings: Settings | None = None,
 ) -> Iterator[None]:
     """The jobs run in background threads for the `with` block; at its end a poll in
-    progress finishes its page, then the scheduler stops."""
+    progress finishes its page, then the scheduler stops. With `settings`, the digest's jobs
+    run too (where `[digest]` names recipients)."""
     _runtime.clear()
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     _workflow[WORKFLOW] = workflow
+    jobs: dict[str, float | BaseTrigger] = {**schedule, **queue_jobs(workflow)}
+    if settings is not None:
+        _digest[DIGEST] = settings
+        jobs |= digest_jobs(settings.digest)
+        if DIGEST_DAILY in jobs:
+            names = ", ".join(mail.name for mail in settings.digest.digests())
+            log.info(
+                "digest %s daily at %s %s",
+                names,
+                settings.digest.time.strftime("%H:%M"),
+                settings.digest.timezone,
+            )
     scheduler = build_scheduler(pipeline.db.engine, len(connectors))
     scheduler.start(paused=True)
-    sync_jobs(scheduler, {**schedule, **queue_jobs(workflow)})
+    sync_jobs(scheduler, jobs)
     scheduler.resume()
     try:
         yield

@@ -142,6 +142,36 @@ def verdict(post: PostRecord, category: str = "complaint", **fields: Any) -> Ver
     return VerdictRecord(post=post, **{**defaults, **fields})
 
 
+MODEL_VERSIONS = {
+    "sentiment": "e5-sentiment-1.2",
+    "offensive": "e5-offensive-1.0",
+    "troll": "troll-3",
+    "triage": "triage-2.0",
+}
+
+
+def mention(
+    at: datetime,
+    *,
+    brand: str = "Deutsche Bahn",
+    platform: str = "twitter",
+    flagged: bool = False,
+    sentiment: str = "neutral",
+    text: str = COMPLAINT,
+    item: dict[str, Any] | None = None,
+    **fields: Any,
+) -> PostRecord:
+    """A judged post of `brand` posted at `at` (what the digest counts); with `item`, also
+    queued with those queue item fields."""
+    post = stored_post(text, created_at=at, platform=platform, matched_brands=[brand], **fields)
+    verdict(
+        post, flagged=flagged, brand=brand, scores={"sentiment": sentiment}, models=MODEL_VERSIONS
+    )
+    if item is not None:
+        queue_item(post, **item)
+    return post
+
+
 def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:
     """An active team member who cannot log in (no password hashed: argon2 is slow on purpose).
 
