@@ -52,7 +52,8 @@ train: install
 	$(BIN)/python -m classifiers.training.train_e5 --epochs 2 --threads 2
 	$(BIN)/python -m classifiers.training.tune_ensemble
 	$(BIN)/python -m classifiers.training.train_triage \
-		--check tests/data/triage_check.jsonl --check tests/data/triage_check_2.jsonl
+		--check tests/data/triage_check.jsonl --check tests/data/triage_check_2.jsonl \
+		--check tests/data/triage_check_3.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache rufwacht.db
