@@ -148,3 +148,24 @@ def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:
     `rufwacht users add` and the login tests use `monitor.access.users.add_user` instead."""
     defaults: dict[str, Any] = {"password_hash": "-", "active": True, "on_shift": False}
     return UserRecord(name=name, role=Role(role), **{**defaults, **fields})
+
+
+def mention(
+    brand: str = "Deutsche Bahn",
+    created_at: datetime = T0,
+    negative: bool = True,
+    text: str = COMPLAINT,
+    **fields: Any,
+) -> PostRecord:
+    """A judged post about `brand` at `created_at`, as the pipeline stores it: its verdict and
+    three scores (sentiment negative or positive), and, when negative, its queue item."""
+    post = stored_post(text, created_at=created_at, matched_brands=[brand], **fields)
+    label = "negative" if negative else "positive"
+    score(post, "sentiment", label=label, probabilities={label: 0.9})
+    score(post, "offensive")
+    score(post, "troll")
+    matches = {"brands": [brand], "keywords": post.matched_keywords, "spans": []}
+    verdict(post, flagged=negative, matches=matches)
+    if negative:
+        queue_item(post)
+    return post

@@ -104,7 +104,8 @@ def update(
     alert.updated_at = at
     alert.count = count
     alert.baseline = baseline
-    alert.details = details
+    reopened = (alert.details or {}).get("reopened")
+    alert.details = {**details, "reopened": reopened} if reopened else details
 
 
 def reopen(alert: AlertRecord) -> None:

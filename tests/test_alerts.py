@@ -1,0 +1,160 @@
+"""Spike and crisis alerts: the spike test on small and large counts, one alert per storm
+across hourly checks, the crisis hook, and what a user sees of them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from scipy.stats import poisson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts.check import run_check
+from monitor.alerts.queries import alerts_between, list_alerts
+from monitor.alerts.stats import poisson_tail, spike_test
+from monitor.settings import AlertSettings
+from monitor.storage.database import Database
+from monitor.storage.models import AlertNotification, AlertRecord
+from tests import factories
+
+BRAND = "Deutsche Bahn"
+QUIET = "Vodafone"
+START = datetime.fromisoformat("2026-11-23T09:00:00+00:00")
+"""When the storm starts: the history lies in the eight days before."""
+HOUR = timedelta(hours=1)
+RULES = AlertSettings(recipients=["team@example.org"])
+
+
+def seed_history(session: Session, brand: str, per_day: list[int], end: datetime) -> None:
+    """`per_day[i]` negative posts spread over the 24 hours ending `end - i days`... oldest
+    day last; posts are spaced evenly, so the history is flat within each day."""
+    for day, count in enumerate(per_day):
+        for n in range(count):
+            at = end - timedelta(days=day) - timedelta(hours=24) * (n + 0.5) / count
+            session.add(factories.mention(brand, at))
+    session.flush()
+
+
+def seed_storm(session: Session, brand: str, start: datetime, posts: int, hours: int) -> None:
+    for n in range(posts):
+        session.add(factories.mention(brand, start + hours * HOUR * (n + 0.5) / posts))
+    session.flush()
+
+
+def hourly(session: Session, brands: list[str], first: datetime, runs: int) -> None:
+    for n in range(runs):
+        run_check(session, RULES, brands, first + n * HOUR)
+
+
+def spikes(session: Session) -> list[AlertRecord]:
+    return list(session.scalars(select(AlertRecord).order_by(AlertRecord.id)))
+
+
+# --- the statistic ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "mean"), [(4, 1.0), (30, 10.0), (5, 10.0), (1000, 900.0)])
+def test_the_poisson_tail_is_exact(count: int, mean: float) -> None:
+    assert poisson_tail(count, mean) == pytest.approx(poisson.sf(count - 1, mean), rel=1e-9)
+
+
+def test_a_quiet_brand_going_from_one_post_a_day_to_four_is_no_storm() -> None:
+    judged = spike_test(4, [1, 1, 0, 2, 1, 1, 1], k=2, min_count=20, p_value=0.001)
+    assert not judged.spike
+    assert judged.p_value > 0.01  # not even unlikely: Poisson noise of a mean of 1
+
+
+def test_a_quiet_brand_is_no_storm_even_without_the_minimum_count() -> None:
+    """The Poisson test alone keeps 1 → 4 from alerting: a k-sigma rule on a flat week's
+    spread of zero would call it a storm."""
+    assert not spike_test(4, [1] * 7, k=2, min_count=1, p_value=0.001).spike
+
+
+def test_a_busy_brand_at_eight_times_its_mean_is_a_storm() -> None:
+    judged = spike_test(80, [10, 12, 9, 11, 10, 8, 13], k=2, min_count=20, p_value=0.001)
+    assert judged.spike
+    assert judged.baseline == pytest.approx(73 / 7)
+
+
+def test_one_stormy_day_in_the_week_does_not_hide_the_next_storm() -> None:
+    """The spread is robust: one day at 200 among 10s barely moves it (the mean does move)."""
+    assert spike_test(120, [10, 11, 9, 200, 10, 12, 10], k=2, min_count=20, p_value=0.001).spike
+
+
+def test_a_usual_day_is_no_storm() -> None:
+    assert not spike_test(14, [10, 12, 9, 11, 10, 8, 13], k=2, min_count=20, p_value=0.001).spike
+
+
+# --- one alert per storm ----------------------------------------------------------------------
+
+
+def test_a_storm_opens_one_alert_across_24_hourly_checks_and_closes_when_it_calms(
+    db: Database,
+) -> None:
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, START)
+        seed_storm(session, BRAND, START, posts=90, hours=3)
+        for n in range(24):
+            run_check(session, RULES, [BRAND], START + (n + 1) * HOUR)
+            if n == 0:
+                opened = spikes(session)
+                assert len(opened) == 1 and opened[0].closed_at is None
+        alerts = spikes(session)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.kind == "spike" and alert.brand == BRAND
+    assert alert.opened_at == START + HOUR
+    assert alert.closed_at is not None and alert.closed_at <= START + 7 * HOUR
+    assert alert.count >= 90  # it grew while the storm went on
+    assert alert.baseline == pytest.approx(10, abs=1)
+    assert len(alert.details["posts"]) == RULES.top_posts
+    assert [term["term"] for term in alert.details["terms"]] == ["unzumutbar"]
+    assert alert.details["terms"][0]["count"] >= 90
+    with db.transaction() as session:
+        notifications = session.scalars(select(AlertNotification)).all()
+    assert [n.channel for n in notifications] == ["mail"]  # one message, at the opening
+
+
+def test_a_flat_history_never_alerts(db: Database) -> None:
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 9, START + 24 * HOUR)
+        hourly(session, [BRAND], START, 24)
+        assert spikes(session) == []
+
+
+def test_a_quiet_brand_with_tiny_counts_never_alerts(db: Database) -> None:
+    with db.transaction() as session:
+        seed_history(session, QUIET, [1, 0, 1, 1, 2, 1, 1, 0], START)
+        seed_storm(session, QUIET, START, posts=4, hours=2)
+        hourly(session, [QUIET], START, 24)
+        assert spikes(session) == []
+
+
+def test_a_storm_coming_back_within_the_cooldown_reopens_its_alert_silently(
+    db: Database,
+) -> None:
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, START)
+        seed_storm(session, BRAND, START, posts=60, hours=2)
+        seed_storm(session, BRAND, START + 6 * HOUR, posts=60, hours=2)
+        hourly(session, [BRAND], START + HOUR, 12)
+        alerts = spikes(session)
+        assert len(alerts) == 1
+        assert alerts[0].details.get("reopened") == 1
+        assert len(session.scalars(select(AlertNotification)).all()) == 1
+
+
+def test_alerts_between_gives_the_digest_the_days_spikes_within_its_brands(db: Database) -> None:
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, START)
+        seed_storm(session, BRAND, START, posts=90, hours=3)
+        hourly(session, [BRAND], START + HOUR, 3)
+        day = START.replace(hour=0)
+        found = alerts_between(session, day, day + 24 * HOUR, [BRAND])
+        assert [(a["brand"], a["kind"], a["measure"]) for a in found] == [
+            (BRAND, "spike", "negative")
+        ]
+        assert alerts_between(session, day, day + 24 * HOUR, ["DHL"]) == []
+        assert alerts_between(session, day - 24 * HOUR, day, None) == []
+        assert list_alerts(session, []) == []
