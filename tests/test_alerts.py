@@ -3,7 +3,9 @@ across hourly checks, the crisis hook, and what a user sees of them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from scipy.stats import poisson
@@ -13,10 +15,14 @@ from sqlalchemy.orm import Session
 from monitor.alerts.check import run_check
 from monitor.alerts.queries import alerts_between, list_alerts
 from monitor.alerts.stats import poisson_tail, spike_test
-from monitor.settings import AlertSettings
+from monitor.pipeline import Pipeline
+from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
 from monitor.storage.models import AlertNotification, AlertRecord
 from tests import factories
+from tests.conftest import NGRAM_CLASSIFIERS
+from tests.fakes.chat import FakeChat
+from tests.test_pipeline import ListConnector
 
 BRAND = "Deutsche Bahn"
 QUIET = "Vodafone"
@@ -158,3 +164,50 @@ def test_alerts_between_gives_the_digest_the_days_spikes_within_its_brands(db: D
         assert alerts_between(session, day, day + 24 * HOUR, ["DHL"]) == []
         assert alerts_between(session, day - 24 * HOUR, day, None) == []
         assert list_alerts(session, []) == []
+
+
+# --- crisis, threat and reach: at once, in the queuing transaction ------------------------------
+
+THREAT = "Dem nächsten Vodafone-Mitarbeiter, den ich sehe, polier ich die Fresse."
+
+
+@pytest.fixture
+def chat() -> Iterator[FakeChat]:
+    server = FakeChat().start()
+    yield server
+    server.stop()
+
+
+def alerting(settings: Settings, **rules: Any) -> Settings:
+    """The settings with fast models, a mail recipient and these `[alerts]` keys."""
+    alerts = settings.alerts.model_copy(update={"recipients": ["team@example.org"], **rules})
+    classifiers = settings.classifiers.model_copy(update=NGRAM_CLASSIFIERS)
+    return settings.model_copy(update={"alerts": alerts, "classifiers": classifiers})
+
+
+def test_a_threat_opens_a_crisis_alert_as_it_is_queued(
+    settings: Settings, db: Database, chat: FakeChat
+) -> None:
+    settings = alerting(settings, webhook_url=chat.hook_url)
+    pipeline = Pipeline.from_settings(settings, db)
+    pipeline.poll(ListConnector([[factories.post(THREAT)]]))
+    with db.transaction() as session:
+        [alert] = spikes(session)
+        assert (alert.brand, alert.kind, alert.count) == ("Vodafone", "crisis", 1)
+        assert alert.closed_at is None
+        [post] = alert.details["posts"]
+        assert post["text"] == THREAT
+        # the messages wait in the outbox: the poll itself sent nothing
+        assert sorted(n.channel for n in alert.notifications) == ["mail", "webhook"]
+        assert {n.status for n in alert.notifications} == {"pending"}
+    assert chat.messages() == []
+
+
+def test_a_post_with_a_huge_audience_opens_a_reach_alert(settings: Settings, db: Database) -> None:
+    pipeline = Pipeline.from_settings(alerting(settings, reach_threshold=50_000), db)
+    loud = factories.post(author=factories.author(handle="promi", followers=2_000_000))
+    pipeline.poll(ListConnector([[loud]]))
+    with db.transaction() as session:
+        [alert] = spikes(session)
+        assert (alert.brand, alert.kind) == (BRAND, "reach")
+        assert alert.details["posts"][0]["audience"] >= 2_000_000
