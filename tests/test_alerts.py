@@ -3,26 +3,36 @@ across hourly checks, the crisis hook, and what a user sees of them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from scipy.stats import poisson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from monitor.alerts.check import run_check
+from monitor.alerts.intake import alert_on_item
+from monitor.alerts.outbox import Outbox
 from monitor.alerts.queries import alerts_between, list_alerts
 from monitor.alerts.stats import poisson_tail, spike_test
+from monitor.cli import app
 from monitor.pipeline import Pipeline
 from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
 from monitor.storage.models import AlertNotification, AlertRecord
 from tests import factories
-from tests.conftest import NGRAM_CLASSIFIERS
-from tests.fakes.chat import FakeChat
+from tests.conftest import NGRAM_CLASSIFIERS, write_config
+from tests.fakes.chat import HOOK_PATH, FakeChat
+from tests.fakes.server import Reply
 from tests.test_pipeline import ListConnector
+from tests.web_team import new_item
+
+runner = CliRunner()
 
 BRAND = "Deutsche Bahn"
 QUIET = "Vodafone"
@@ -211,3 +221,80 @@ def test_a_post_with_a_huge_audience_opens_a_reach_alert(settings: Settings, db:
         [alert] = spikes(session)
         assert (alert.brand, alert.kind) == (BRAND, "reach")
         assert alert.details["posts"][0]["audience"] >= 2_000_000
+
+
+# --- the command line, the outbox and the chat ------------------------------------------------
+
+HOSTILE = (
+    '<script>alert(1)</script> "><img src=x onerror=alert(2)> [klick](http://böse.example) @channel'
+)
+
+
+def test_24_hourly_runs_of_the_cli_open_one_alert_and_post_to_the_chat_once(
+    tmp_path: Path, db_url: str, db: Database, chat: FakeChat
+) -> None:
+    config = write_config(tmp_path / "rufwacht.toml", db_url, alerts={"webhook_url": chat.hook_url})
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, START)
+        seed_storm(session, BRAND, START, posts=89, hours=3)
+        session.add(factories.mention(BRAND, START + HOUR / 2, text=HOSTILE))
+    for n in range(24):
+        at = (START + (n + 1) * HOUR).isoformat()
+        result = runner.invoke(app, ["alerts", "run", "--at", at, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        assert chat.hook_url not in result.output
+    listed = runner.invoke(app, ["alerts", "list", "--json", "--config", str(config)])
+    [alert] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert set(alert) >= {"id", "brand", "kind", "opened_at", "closed_at", "count", "baseline"}
+    assert alert["brand"] == BRAND and alert["kind"] == "spike"
+    assert alert["opened_at"] == (START + HOUR).isoformat()
+    assert alert["closed_at"] is not None
+    [message] = chat.messages()  # once, at the opening; not every hour
+    assert set(message) == {"text"}
+    text = message["text"]
+    assert text.startswith("**Rufwacht-Alarm (Spitze):** Deutsche Bahn:")
+    assert "[Eintrag " in text and "](http://127.0.0.1:8000/items/" in text
+    assert "[Warteschlange Deutsche Bahn](http://127.0.0.1:8000/?brand=Deutsche+Bahn)" in text
+
+
+def test_hostile_post_text_stays_text_in_the_chat_message(
+    settings: Settings, db: Database, chat: FakeChat
+) -> None:
+    settings = alerting(settings, webhook_url=chat.hook_url, recipients=[])
+    with db.transaction() as session:
+        post = factories.mention("Vodafone", START, text=HOSTILE)
+        session.add(post)
+        session.flush()
+        assert post.queue_item is not None and post.verdict is not None
+        post.verdict.category = {"label": "crisis", "confidence": 0.9, "reasons": []}
+        alert_on_item(session, post.queue_item, post.verdict, settings.alerts, START)
+    report = Outbox(db, settings, None, None).deliver(START)
+    assert report.sent == 1
+    [message] = chat.messages()
+    text = message["text"]
+    assert "<script>" not in text and "<img" not in text
+    assert "&lt;script&gt;" in text  # shown as the characters, not as markup
+    assert "[klick]" not in text and "\\[klick\\]" in text  # no link the post's writer chose
+    assert "@channel" not in text and "@\u200bchannel" in text  # nobody pinged
+
+
+def test_a_failing_webhook_is_retried_later_and_its_address_never_recorded(
+    settings: Settings, db: Database, chat: FakeChat
+) -> None:
+    settings = alerting(settings, webhook_url=chat.hook_url, recipients=[])
+    chat.queue(HOOK_PATH, Reply(500, "kaputt"))
+    with db.transaction() as session:
+        item = new_item(session)
+        verdict = factories.verdict(item.post, "crisis")
+        session.add(verdict)
+        alert_on_item(session, item, verdict, settings.alerts, START)
+    first = Outbox(db, settings, None, None).deliver(START)
+    assert (first.sent, first.failed) == (0, ["WebhookError: chat webhook answered HTTP 500"])
+    assert Outbox(db, settings, None, None).deliver(START + timedelta(minutes=1)).sent == 0
+    later = Outbox(db, settings, None, None).deliver(START + timedelta(minutes=6))
+    assert later.sent == 1
+    with db.transaction() as session:
+        [notification] = session.scalars(select(AlertNotification)).all()
+        assert (notification.status, notification.attempts) == ("sent", 2)
+    assert len(chat.messages()) == 2  # the refused try and the delivery, nothing more
+    assert all(chat.hook_url not in problem for problem in first.failed)
