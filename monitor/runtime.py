@@ -88,10 +88,12 @@ class Runtime:
         return reply_publisher(self.settings, source, os.environ)
 
     def alert_outbox(self) -> Outbox:
-        """Delivers the alerts' mails (through the digest's SMTP sender) and chat messages."""
+        """Delivers the alerts' mails (through the digest's SMTP settings) and chat messages."""
         from monitor.alerts.outbox import Outbox
+        from monitor.digest.sender import SmtpSender
 
-        return Outbox(self.database, self.settings, None, None)
+        mail = self.settings.digest
+        return Outbox(self.database, self.settings, SmtpSender(mail), mail.sender)
 
     def close(self) -> None:
         if "database" in self.__dict__:

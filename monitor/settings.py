@@ -121,6 +121,14 @@ class FlaggingSettings(_Section):
         return data
 
 
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (e.g. 'Europe/Berlin')") from exc
+    return name
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GERMAN_STATES = (
     *("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV"),
@@ -151,14 +159,7 @@ class SlaSettings(_Section):
     opens: time = time(8)
     closes: time = time(18)
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r} (e.g. 'Europe/Berlin')") from exc
-        return name
+    _zone_known = field_validator("timezone")(_known_zone)
 
     @field_validator("state")
     @classmethod
@@ -207,8 +208,102 @@ class WebSettings(_Section):
         return self.base_url + path
 
 
+class MailSettings(_Section):
+    """How Rufwacht hands mail to an SMTP server: the digest's and the alerts' sender.
+
+    Credentials are never in the file: `smtp_user_env` and `smtp_password_env` name the
+    environment variables that hold them (no user variable: no login).
+    """
+
+    sender: str = "rufwacht@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user_env: str = ""
+    smtp_password_env: str = "RUFWACHT_SMTP_PASSWORD"
+    smtp_ca_file: Path | None = None
+    """A CA bundle to trust besides the system's (a relay with a private certificate)."""
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    retry_attempts: int = Field(default=4, ge=1, le=20)
+    """Tries per mail when the server answers "try later" (4xx) or cannot be reached."""
+    retry_backoff_seconds: float = Field(default=5, ge=0, le=3600)
+    """The wait before the second try; it doubles before each further one."""
+
+    @field_validator("sender")
+    @classmethod
+    def _an_address(cls, sender: str) -> str:
+        return _mail_address(sender)
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> MailSettings:
+        if self.smtp_user_env and self.smtp_security == "none":
+            raise ValueError(
+                "smtp_user_env is set but smtp_security is 'none': the password would cross "
+                "the network unencrypted; use 'starttls' or 'ssl'"
+            )
+        return self
+
+
+def _mail_address(address: str) -> str:
+    """A plausible mail address (`name@host`), so a typo fails at start-up, not at 08:00."""
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+        raise ValueError(f"{address!r} is not a mail address (name@example.org)")
+    return address
+
+
+def _mail_addresses(addresses: list[str]) -> list[str]:
+    return [_mail_address(address) for address in addresses]
+
+
+TimeOfDay = time
+
+
+class DigestMailSettings(_Section):
+    """One digest: a name, the brands it covers (none: all) and who receives it."""
+
+    name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    brands: list[str] = Field(default_factory=list)
+    recipients: list[str] = Field(default_factory=list)
+    """Empty: `[digest] recipients`."""
+
+    _valid_recipients = field_validator("recipients")(_mail_addresses)
+
+
+class DigestSettings(MailSettings):
+    """The daily digest: when, for whom, and (inherited) how it is mailed."""
+
+    time: TimeOfDay = time(8)
+    """When the digest goes out each day, in `timezone`; it covers the day before."""
+    timezone: str = "Europe/Berlin"
+    recipients: list[str] = Field(default_factory=list)
+    mails: list[DigestMailSettings] = Field(default_factory=list)
+    """Several digests (e.g. one per brand); none: one digest over all brands to `recipients`."""
+
+    _zone_known = field_validator("timezone")(_known_zone)
+    _valid_recipients = field_validator("recipients")(_mail_addresses)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DigestSettings:
+        names = [mail.name for mail in self.mails]
+        if duplicate := next((name for name in names if names.count(name) > 1), None):
+            raise ValueError(f"two digests are named {duplicate!r}; each needs its own name")
+        return self
+
+    def digests(self) -> list[DigestMailSettings]:
+        """The digests to send: those configured, else one over all brands (if it has readers)."""
+        if self.mails:
+            return [
+                mail.model_copy(update={"recipients": mail.recipients or self.recipients})
+                for mail in self.mails
+            ]
+        if self.recipients:
+            return [DigestMailSettings(name="digest", recipients=self.recipients)]
+        return []
+
+
 class AlertSettings(_Section):
-    """Spike and crisis alerts (`monitor.alerts`): when one opens, closes, and where it goes."""
+    """Spike and crisis alerts (`monitor.alerts`): when one opens, closes, and where it goes
+    (mail through the `[digest]` SMTP settings)."""
 
     k: float = Field(default=2.0, gt=0, le=20)
     """Standard deviations above the 7-day daily mean a 24-hour count must lie."""
@@ -232,6 +327,13 @@ class AlertSettings(_Section):
     """A Slack/Mattermost incoming webhook; it holds a secret, so set it through the
     environment (`RUFWACHT_ALERTS__WEBHOOK_URL`); it is never logged."""
     top_posts: int = Field(default=5, ge=1, le=50)
+
+    _valid_recipients = field_validator("recipients")(_mail_addresses)
+
+    @field_validator("brand_recipients")
+    @classmethod
+    def _valid_brand_recipients(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {brand: _mail_addresses(addresses) for brand, addresses in value.items()}
 
     @field_validator("webhook_url")
     @classmethod
@@ -271,6 +373,7 @@ class Settings(BaseSettings):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @classmethod

@@ -449,6 +449,42 @@ class ItemPresence(Base):
     user: Mapped[UserRecord] = relationship()
 
 
+class DigestDelivery(Base):
+    """One digest for one period: claimed ("sending") before the mail goes out, "sent" after,
+    "failed" with the reason when the server would not take it (retried at the next run)."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("name", "period_start", name="uq_digest_deliveries_name_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    """The digest's `[[digest.mails]] name`."""
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    """A `monitor.digest.delivery.DeliveryStatus` value."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[str]] = mapped_column(default=list)
+    claimed_at: Mapped[datetime | None]
+    """When a run last started sending it; a "sending" row older than the claim timeout
+    belongs to a run that died, and the next run sends it again."""
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSalt(Base):
+    """The install's random salt for pseudonymising troll accounts in digests (one row), so
+    the same account keeps its pseudonym from day to day without its handle being shown."""
+
+    __tablename__ = "digest_salt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+
+
 class AlertRecord(Base):
     """A spike, crisis or loud post of one brand (`monitor.alerts`): opened once, updated while
     it grows, closed when it is over; never one per hourly check."""

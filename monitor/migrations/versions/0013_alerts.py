@@ -1,10 +1,8 @@
 """alerts: spike, crisis and reach alerts, and the outbox of their mails and chat messages
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
-
-Chained on 0011 while the digest's 0012 is on another branch; the merge re-chains it on 0012.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
