@@ -21,6 +21,7 @@ from monitor.alerts.outbox import Outbox
 from monitor.alerts.queries import alerts_between, list_alerts
 from monitor.alerts.stats import poisson_tail, spike_test
 from monitor.cli import app
+from monitor.digest.sender import SmtpSender
 from monitor.pipeline import Pipeline
 from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
@@ -29,6 +30,7 @@ from tests import factories
 from tests.conftest import NGRAM_CLASSIFIERS, write_config
 from tests.fakes.chat import HOOK_PATH, FakeChat
 from tests.fakes.server import Reply
+from tests.fakes.smtp import SmtpServer
 from tests.test_pipeline import ListConnector
 from tests.web_team import new_item
 
@@ -298,3 +300,42 @@ def test_a_failing_webhook_is_retried_later_and_its_address_never_recorded(
         assert (notification.status, notification.attempts) == ("sent", 2)
     assert len(chat.messages()) == 2  # the refused try and the delivery, nothing more
     assert all(chat.hook_url not in problem for problem in first.failed)
+
+
+# --- the mail -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("starttls", [False, True], ids=["plain", "starttls"])
+def test_the_alert_mail_reaches_the_smtp_server_with_both_parts_and_links(
+    settings: Settings, db: Database, tmp_path: Path, starttls: bool
+) -> None:
+    with SmtpServer(tmp_path, starttls=starttls) as server:
+        mail = server.mail_settings()
+        settings = alerting(settings, recipients=["presse@example.org"]).model_copy(
+            update={"digest": settings.digest.model_copy(update=dict(mail))}
+        )
+        with db.transaction() as session:
+            post = factories.mention("Vodafone", START, text=HOSTILE)
+            session.add(post)
+            session.flush()
+            assert post.verdict is not None and post.queue_item is not None
+            post.verdict.category = {"label": "crisis", "confidence": 0.9, "reasons": []}
+            alert_on_item(session, post.queue_item, post.verdict, settings.alerts, START)
+            item_id = post.queue_item.id
+        report = Outbox(db, settings, SmtpSender(mail), mail.sender).deliver(START)
+        assert report.sent == 1
+        [received] = server.messages
+    assert received["Subject"] == "Rufwacht-Alarm: Vodafone: Krise oder Drohung (1 Beitrag)"
+    assert received["To"] == "presse@example.org"
+    assert received["From"] == "rufwacht@example.org"
+    text = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    link = f"http://127.0.0.1:8000/items/{item_id}"
+    assert link in text and f'href="{link}"' in html
+    assert "http://127.0.0.1:8000/?brand=Vodafone" in text
+    assert "Wichtigste Beiträge" in text and "Wichtigste Beiträge" in html
+    # the stranger's text: literal in the plain part, escaped in the HTML part
+    assert "<script>alert(1)</script>" in text
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
