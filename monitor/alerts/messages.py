@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from monitor.alerts.queries import kind_name, title
-from monitor.alerts.records import AlertKind
+from monitor.alerts.records import MEASURE_NAMES, AlertKind
 from monitor.settings import Settings
 from monitor.storage.models import AlertRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
-MEASURES = {"mentions": "Erwähnungen", "negative": "negative Beiträge"}
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("monitor.alerts", "templates"),
@@ -45,8 +44,8 @@ def view(alert: AlertRecord, settings: Settings) -> dict[str, Any]:
         "title": title(alert),
         "kind": kind_name(alert.kind),
         "spike": alert.kind == AlertKind.SPIKE,
-        "measures": [MEASURES[m] for m in details.get("measures", []) if m in MEASURES],
-        "tests": {MEASURES[m]: t for m, t in tests.items() if m in MEASURES},
+        "measures": [MEASURE_NAMES[m] for m in details.get("measures", []) if m in MEASURE_NAMES],
+        "tests": {MEASURE_NAMES[m]: t for m, t in tests.items() if m in MEASURE_NAMES},
         "opened": alert.opened_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
         "posts": posts,
         "terms": details.get("terms", []),

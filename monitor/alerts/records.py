@@ -29,6 +29,8 @@ KIND_NAMES = {
     AlertKind.REACH: "Reichweite",
 }
 """German names of the kinds, for lists and mails."""
+MEASURE_NAMES = {"mentions": "Erwähnungen", "negative": "negative Beiträge"}
+"""German names of what a spike measures."""
 
 
 class Channel(StrEnum):
