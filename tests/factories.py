@@ -155,6 +155,7 @@ def mention(
     created_at: datetime = T0,
     negative: bool = True,
     text: str = COMPLAINT,
+    priority: int = 40,
     **fields: Any,
 ) -> PostRecord:
     """A judged post about `brand` at `created_at`, as the pipeline stores it: its verdict and
@@ -165,7 +166,7 @@ def mention(
     score(post, "offensive")
     score(post, "troll")
     matches = {"brands": [brand], "keywords": post.matched_keywords, "spans": []}
-    verdict(post, flagged=negative, matches=matches)
+    verdict(post, flagged=negative, matches=matches, priority=priority)
     if negative:
-        queue_item(post)
+        queue_item(post, priority=priority)
     return post

@@ -339,3 +339,13 @@ def test_the_alert_mail_reaches_the_smtp_server_with_both_parts_and_links(
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_without_a_week_of_history_no_spike_opens(db: Database) -> None:
+    """A fresh install's first day is no storm: there is nothing to compare it with."""
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 6, START)
+        seed_storm(session, BRAND, START, posts=90, hours=3)
+        report = run_check(session, RULES, [BRAND], START + HOUR)
+        assert not report.watched
+        assert spikes(session) == []

@@ -49,6 +49,16 @@ class CheckReport:
     closed: list[int] = field(default_factory=list)
     brands: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per brand: the two spike tests, for `alerts run` to print."""
+    watched: bool = True
+    """Whether the monitor holds posts from a week before `at`: without that history there
+    is no baseline, and no spike opens (a fresh install would call its first day a storm)."""
+
+
+def watched_a_week(session: Session, at: datetime) -> bool:
+    """Some stored post is older than the seven days of history a spike is measured
+    against."""
+    old = select(PostRecord.id).where(PostRecord.created_at <= at - DAY * HISTORY_DAYS)
+    return session.scalar(old.limit(1)) is not None
 
 
 def run_check(
@@ -57,6 +67,7 @@ def run_check(
     """One hourly check as if it were `at`."""
     report = CheckReport(at)
     counts = count_posts(session, brands, at, rules.recent_hours)
+    report.watched = watched_a_week(session, at)
     for brand in brands:
         check_brand(session, rules, brand, counts.get(brand, Counts()), at, report)
     close_events(session, rules, at, report)
@@ -139,6 +150,8 @@ def check_brand(
         measure: {**test.as_dict(), "now": now} for measure, (test, now) in judged.items()
     }
     hot = [measure for measure, (test, now) in judged.items() if test.spike and now]
+    if not report.watched:
+        hot = []
     alert = records.open_alert(session, brand, AlertKind.SPIKE)
     if not hot:
         if alert is not None:

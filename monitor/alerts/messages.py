@@ -54,6 +54,11 @@ def view(alert: AlertRecord, settings: Settings) -> dict[str, Any]:
     }
 
 
+def decimal(value: float) -> str:
+    """One decimal, with the German decimal comma."""
+    return f"{value:.1f}".replace(".", ",")
+
+
 def alert_mail(
     alert: AlertRecord, settings: Settings, sender: str, recipients: list[str]
 ) -> EmailMessage:
@@ -92,7 +97,7 @@ def chat_message(alert: AlertRecord, settings: Settings) -> dict[str, str]:
         if test.get("spike"):
             lines.append(
                 f"{measure}: {test['count']} in 24 h, Mittel der Vorwoche "
-                f"{test['baseline']:.1f}, Schwelle {test['threshold']:.1f}"
+                f"{decimal(test['baseline'])}, Schwelle {decimal(test['threshold'])}"
             )
     if context["terms"]:
         terms = ", ".join(f"{markdown_text(t['term'])} ({t['count']})" for t in context["terms"])
