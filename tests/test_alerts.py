@@ -349,3 +349,22 @@ def test_without_a_week_of_history_no_spike_opens(db: Database) -> None:
         report = run_check(session, RULES, [BRAND], START + HOUR)
         assert not report.watched
         assert spikes(session) == []
+
+
+def test_a_post_whose_reach_grows_after_queuing_alerts_once_at_the_next_check(
+    db: Database,
+) -> None:
+    rules = AlertSettings(reach_threshold=50_000)
+    with db.transaction() as session:
+        post = factories.mention(BRAND, START)
+        session.add(post)
+        session.flush()
+        assert run_check(session, rules, [BRAND], START + HOUR).opened == []
+        post.metrics = {"retweet_count": 4_000, "like_count": 2_000}  # gone viral since
+        session.flush()
+        first = run_check(session, rules, [BRAND], START + 2 * HOUR)
+        again = run_check(session, rules, [BRAND], START + 3 * HOUR)
+        [alert] = spikes(session)
+    assert first.opened == [alert.id] and again.opened == []
+    assert (alert.kind, alert.count) == ("reach", 1)
+    assert alert.details["posts"][0]["audience"] >= 60_000

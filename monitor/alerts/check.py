@@ -205,10 +205,11 @@ def catch_grown_reach(
 ) -> None:
     """Queued posts of the last 24 hours whose audience reached the threshold since they
     were queued (engagement grows; the compliance check refreshes it)."""
-    alerted = set()
+    alerted = set()  # a crisis that is also loud has alerted already
     for alert in session.scalars(
         select(AlertRecord).where(
-            AlertRecord.kind == AlertKind.REACH, AlertRecord.updated_at >= at - 2 * DAY
+            AlertRecord.kind.in_([AlertKind.REACH, AlertKind.CRISIS]),
+            AlertRecord.updated_at >= at - 2 * DAY,
         )
     ):
         alerted.update(alert.details.get("items", []))
