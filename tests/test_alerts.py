@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from monitor import scheduler
 from monitor.alerts.check import run_check
 from monitor.alerts.intake import alert_on_item
 from monitor.alerts.outbox import Outbox
@@ -32,6 +33,7 @@ from tests.fakes.chat import HOOK_PATH, FakeChat
 from tests.fakes.server import Reply
 from tests.fakes.smtp import SmtpServer
 from tests.test_pipeline import ListConnector
+from tests.test_scheduler import start_and_sync
 from tests.web_team import new_item
 
 runner = CliRunner()
@@ -368,3 +370,22 @@ def test_a_post_whose_reach_grows_after_queuing_alerts_once_at_the_next_check(
     assert first.opened == [alert.id] and again.opened == []
     assert (alert.kind, alert.count) == ("reach", 1)
     assert alert.details["posts"][0]["audience"] >= 60_000
+
+
+def test_the_scheduler_checks_hourly_and_posts_a_new_storm_once(
+    settings: Settings, db_url: str, db: Database, chat: FakeChat
+) -> None:
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, now - 2 * HOUR)
+        seed_storm(session, BRAND, now - 2 * HOUR, posts=90, hours=2)
+    settings = alerting(settings, webhook_url=chat.hook_url, recipients=[])
+    scheduler._alerting[scheduler.ALERTS] = Outbox(db, settings, None, None)
+    try:
+        scheduler.alert_check_job("check")
+        scheduler.alert_check_job("check")
+        scheduler.outbox_job("alerts")
+    finally:
+        scheduler._alerting.clear()
+    assert len(chat.messages()) == 1
+    assert start_and_sync(db_url, scheduler.ALERT_JOBS) == {"alerts:check": 60, "outbox:alerts": 1}
