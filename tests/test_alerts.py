@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from monitor import scheduler
 from monitor.alerts.check import run_check
-from monitor.alerts.intake import alert_on_item
+from monitor.alerts.intake import alert_on_item, forget_vanished
 from monitor.alerts.outbox import Outbox
 from monitor.alerts.queries import alerts_between, list_alerts
 from monitor.alerts.stats import poisson_tail, spike_test
@@ -389,3 +389,21 @@ def test_the_scheduler_checks_hourly_and_posts_a_new_storm_once(
         scheduler._alerting.clear()
     assert len(chat.messages()) == 1
     assert start_and_sync(db_url, scheduler.ALERT_JOBS) == {"alerts:check": 60, "outbox:alerts": 1}
+
+
+def test_a_crisis_alert_whose_posts_are_gone_is_forgotten(db: Database) -> None:
+    """`rufwacht demo --reset` removes the demo's items; their alerts would link nowhere."""
+    with db.transaction() as session:
+        item = new_item(session)
+        verdict = factories.verdict(item.post, "crisis")
+        session.add(verdict)
+        alert_on_item(session, item, verdict, RULES, START)
+        kept = new_item(session)
+        kept_verdict = factories.verdict(kept.post, "crisis", brand="DHL")
+        kept.brand = "DHL"
+        session.add(kept_verdict)
+        alert_on_item(session, kept, kept_verdict, RULES, START)
+        session.delete(item)
+        session.flush()
+        assert forget_vanished(session) == 1
+        assert [alert.brand for alert in spikes(session)] == ["DHL"]

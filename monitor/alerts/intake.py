@@ -76,3 +76,13 @@ def event_items(session: Session, alert: AlertRecord) -> list[QueueItem]:
 
 def is_over(item: QueueItem) -> bool:
     return item.status not in OPEN_STATES
+
+
+def forget_vanished(session: Session) -> int:
+    """Delete crisis and reach alerts none of whose posts is queued any more (after
+    `rufwacht demo --reset` removed the demo's): their links would lead nowhere."""
+    query = select(AlertRecord).where(AlertRecord.kind.in_([AlertKind.CRISIS, AlertKind.REACH]))
+    vanished = [alert for alert in session.scalars(query) if not event_items(session, alert)]
+    for alert in vanished:
+        session.delete(alert)
+    return len(vanished)
