@@ -30,6 +30,8 @@ from monitor.storage import StorageError
 # Only what every command needs is imported here: each command imports its own operations,
 # so that `--help` or `queue list` does not wait for torch, the platform clients or Alembic.
 if TYPE_CHECKING:
+    from datetime import date
+
     from sqlalchemy.orm import Session
 
     from monitor.sources import SourcePlan
@@ -161,6 +163,7 @@ def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None
                 plan.connectors,
                 plan.schedule,
                 runtime.settings.workflow,
+                runtime.settings,
                 runtime.alert_outbox(),
             )
         )
@@ -538,6 +541,134 @@ def explain(
     out.print(f"[bold]{escape(ref)}[/]: {escape(post.text or '(gelöscht)')}", soft_wrap=True)
     for sentence in sentences:
         out.print(escape(sentence), soft_wrap=True, highlight=False)
+
+
+# --- the daily digest ------------------------------------------------------------------------
+
+
+@app.command()
+def digest(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The day to report on (default: the latest one due, i.e. yesterday once "
+            "the digest's send time has passed).",
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="Write the digest to this file: .html (charts embedded), .txt, or .eml "
+            "(the whole mail).",
+        ),
+    ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Mail it to the digest's recipients; recorded, so a day already sent is not "
+            "sent again.",
+        ),
+    ] = False,
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Only the digest of this name (digest.mails in the config).")
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--deliveries", help="Show the delivery record (what was sent, what failed) instead."
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Write or send the daily digest: the German comms summary of one day per brand.
+
+    Without --out or --send it prints the plain-text version."""
+    if record:
+        print_deliveries(config, name)
+        return
+    from datetime import UTC, datetime
+
+    from monitor.digest.delivery import (
+        chosen_mails,
+        deliver,
+        latest_due_day,
+        rendered_digest,
+        spike_provider,
+    )
+    from monitor.digest.render import compose
+    from monitor.digest.sender import SmtpSender
+
+    failed = False
+    with user_errors(), Runtime.open(config) as runtime:
+        settings = runtime.settings
+        when = _day(day) if day else latest_due_day(settings, datetime.now(UTC))
+        mails = chosen_mails(settings, name, brand)
+        spikes = spike_provider(settings.web)
+        if out_file is not None or not send:
+            rendered = rendered_digest(runtime.database, settings, mails[0], when, spikes)
+            if out_file is None:
+                sys.stdout.write(rendered.text)
+            elif out_file.suffix.lower() == ".eml":
+                message = compose(rendered, settings.digest.sender, mails[0].recipients)
+                out_file.write_bytes(message.as_bytes())
+            else:
+                html = out_file.suffix.lower() in (".html", ".htm")
+                out_file.write_text(rendered.standalone_html() if html else rendered.text, "utf-8")
+            if out_file is not None:
+                err.print(f"Wrote the digest for {when} to {out_file}.", highlight=False)
+        for mail in mails if send else []:
+            if not mail.recipients:
+                raise ValueError(
+                    f"digest {mail.name!r} has no recipients: set [digest] recipients or "
+                    "the digest's own"
+                )
+            outcome = deliver(
+                runtime.database, settings, mail, when, SmtpSender(settings.digest), spikes=spikes
+            )
+            if outcome is None:
+                err.print(f"Digest {mail.name} for {when} was sent already; not sent again.")
+            elif outcome.error:
+                failed = True
+                err.print(
+                    f"[bold red]error:[/] digest {mail.name} for {when}: {escape(outcome.error)}"
+                )
+            else:
+                err.print(f"Sent digest {mail.name} for {when} to {', '.join(mail.recipients)}.")
+    if failed:
+        raise typer.Exit(1)
+
+
+def print_deliveries(config: Path | None, name: str | None) -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.digest.delivery import deliveries
+
+    with user_errors(), Runtime.open(config) as runtime:
+        rows = deliveries(runtime.database, name)
+        zone = runtime.settings.digest.timezone
+    table = Table("digest", "day", "status", "attempts", "sent at (UTC)", "last error")
+    for row in rows:
+        day = row.period_start.astimezone(ZoneInfo(zone)).date().isoformat()
+        sent = f"{row.sent_at:%Y-%m-%d %H:%M}" if row.sent_at else ""
+        table.add_row(
+            row.name, day, row.status, str(row.attempts), sent, escape(row.last_error or "")
+        )
+    out.print(table)
+
+
+def _day(text: str) -> date:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--date {text!r} is not a day (YYYY-MM-DD)") from None
 
 
 # --- guidance: playbooks, saved replies and the draft checker ---------------------------------

@@ -19,6 +19,8 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -29,7 +31,7 @@ from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
 from monitor.queue.assignment import reoffer_waiting
 from monitor.queue.breaches import record_breaches
-from monitor.settings import WorkflowSettings
+from monitor.settings import DigestSettings, Settings, WorkflowSettings
 from monitor.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ _runtime: dict[str, tuple[Pipeline, Connector]] = {}
 _workflow: dict[str, WorkflowSettings] = {}
 """The `[workflow]` settings the assignment job reads (under `WORKFLOW`), set by `scheduling`."""
 WORKFLOW = "workflow"
+_digest: dict[str, Settings] = {}
+"""The settings the digest job reads (under `DIGEST`), set by `scheduling` when digests are on."""
+DIGEST = "digest"
 _alerting: dict[str, Outbox] = {}
 """The alerts' outbox (with the settings the check reads) under `ALERTS`, set by `scheduling`."""
 ALERTS = "alerts"
@@ -98,6 +103,19 @@ def assign_job(_name: str) -> None:
         log.info("assignment: %d queue items handed out", len(handed))
 
 
+def digest_job(_name: str) -> None:
+    """The scheduled job: send every digest for every day it owes (`deliver_due`), so the
+    daily run sends yesterday's, and the hourly run retries what failed or was missed."""
+    from monitor.digest.delivery import deliver_due, spike_provider
+    from monitor.digest.sender import SmtpSender
+
+    settings = _digest[DIGEST]
+    for outcome in deliver_due(
+        _database(), settings, SmtpSender(settings.digest), spikes=spike_provider(settings.web)
+    ):
+        log.info("digest %s for %s: %s", outcome.name, outcome.day, outcome.status.value)
+
+
 def alert_check_job(_name: str) -> None:
     """The scheduled job: the hourly spike check, then the messages it owes."""
     outbox = _alerting[ALERTS]
@@ -120,6 +138,7 @@ JOBS: dict[str, Callable[[str], None]] = {
     "check": check_job,
     "sla": breach_job,
     "assign": assign_job,
+    "digest": digest_job,
     "alerts": alert_check_job,
     "outbox": outbox_job,
 }
@@ -142,6 +161,28 @@ def queue_jobs(workflow: WorkflowSettings) -> dict[str, float]:
     return jobs
 
 
+DIGEST_DAILY, DIGEST_RETRY, DIGEST_RETRY_MINUTES = "digest:daily", "digest:retry", 60.0
+"""The daily digest at `[digest] time`; the hourly run sends what failed or was missed."""
+
+
+def digest_jobs(digest: DigestSettings) -> dict[str, float | BaseTrigger]:
+    """The digest's jobs where anyone receives a digest, else none (removing stored ones)."""
+    if not digest.digests():
+        return {}
+    daily = CronTrigger(hour=digest.time.hour, minute=digest.time.minute, timezone=digest.timezone)
+    return {DIGEST_DAILY: daily, DIGEST_RETRY: DIGEST_RETRY_MINUTES}
+
+
+def _trigger(spec: float | BaseTrigger) -> BaseTrigger:
+    """Minutes are an interval; a trigger (the digest's cron) is used as it is."""
+    return spec if isinstance(spec, BaseTrigger) else IntervalTrigger(minutes=spec, timezone=UTC)
+
+
+def _same_trigger(stored: BaseTrigger, wanted: BaseTrigger) -> bool:
+    zone = getattr(stored, "timezone", None), getattr(wanted, "timezone", None)
+    return str(stored) == str(wanted) and str(zone[0]) == str(zone[1])
+
+
 def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     """A scheduler whose jobs are stored in the product's database."""
     return BackgroundScheduler(
@@ -152,14 +193,15 @@ def build_scheduler(engine: Engine, workers: int) -> BackgroundScheduler:
     )
 
 
-def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> None:
-    """Make the stored jobs match `schedule` (job id → minutes): one job each, no copies."""
+def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float | BaseTrigger]) -> None:
+    """Make the stored jobs match `schedule` (job id → minutes or a trigger): one job each, no
+    copies. A new job runs at once (the digest's catches up on a day it owes)."""
     for job in scheduler.get_jobs():
         if job.id not in schedule:
             job.remove()
-    for job_id, minutes in schedule.items():
+    for job_id, spec in schedule.items():
         kind, source = job_id.split(":", 1)
-        trigger = IntervalTrigger(minutes=minutes, timezone=UTC)
+        trigger = _trigger(spec)
         job = scheduler.get_job(job_id)
         if job is None:
             scheduler.add_job(
@@ -170,7 +212,7 @@ def sync_jobs(scheduler: BackgroundScheduler, schedule: dict[str, float]) -> Non
                 name=f"{kind} {source}",
                 next_run_time=datetime.now(UTC),
             )
-        elif job.trigger.interval != trigger.interval:
+        elif not _same_trigger(job.trigger, trigger):
             job.reschedule(trigger)
 
 
@@ -180,23 +222,37 @@ def scheduling(
     connectors: list[Connector],
     schedule: dict[str, float],
     workflow: WorkflowSettings,
+    settings: Settings | None = None,
     alerting: Outbox | None = None,
 ) -> Iterator[None]:
     """The jobs run in background threads for the `with` block; at its end a poll in
-    progress finishes its page, then the scheduler stops. With `alerting`, the hourly spike
-    check and the alerts' delivery run too."""
+    progress finishes its page, then the scheduler stops. With `settings`, the digest's jobs
+    run too (where `[digest]` names recipients); with `alerting`, the hourly spike check and
+    the alerts' delivery."""
     _runtime.clear()
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     _workflow[WORKFLOW] = workflow
+    jobs: dict[str, float | BaseTrigger] = {**schedule, **queue_jobs(workflow)}
+    if settings is not None:
+        _digest[DIGEST] = settings
+        jobs |= digest_jobs(settings.digest)
+        if DIGEST_DAILY in jobs:
+            names = ", ".join(mail.name for mail in settings.digest.digests())
+            log.info(
+                "digest %s daily at %s %s",
+                names,
+                settings.digest.time.strftime("%H:%M"),
+                settings.digest.timezone,
+            )
     _alerting.clear()
     if alerting is not None:
         _alerting[ALERTS] = alerting
+        jobs |= ALERT_JOBS
     # a worker of its own for the alerts, so that a slow mail server never delays a poll
     workers = len(connectors) + (alerting is not None)
     scheduler = build_scheduler(pipeline.db.engine, workers)
     scheduler.start(paused=True)
-    alert_jobs = ALERT_JOBS if alerting is not None else {}
-    sync_jobs(scheduler, {**schedule, **queue_jobs(workflow), **alert_jobs})
+    sync_jobs(scheduler, jobs)
     scheduler.resume()
     try:
         yield

@@ -283,10 +283,15 @@ class DigestSettings(MailSettings):
     _valid_recipients = field_validator("recipients")(_mail_addresses)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> DigestSettings:
+    def _each_digest_named_and_read(self) -> DigestSettings:
         names = [mail.name for mail in self.mails]
         if duplicate := next((name for name in names if names.count(name) > 1), None):
             raise ValueError(f"two digests are named {duplicate!r}; each needs its own name")
+        unread = [mail.name for mail in self.mails if not (mail.recipients or self.recipients)]
+        if unread:
+            raise ValueError(
+                f"digest {unread[0]!r} has no recipients: give it some, or set [digest] recipients"
+            )
         return self
 
     def digests(self) -> list[DigestMailSettings]:
@@ -375,6 +380,18 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @model_validator(mode="after")
+    def _digests_name_known_brands(self) -> Settings:
+        """A misspelt brand in a digest would mail a day of zeros; refuse it at start-up."""
+        known = [brand.name for brand in self.brands]
+        for mail in self.digest.mails:
+            if unknown := [brand for brand in mail.brands if brand not in known]:
+                raise ValueError(
+                    f"digest {mail.name!r} names the unknown brand {unknown[0]!r} "
+                    f"(configured: {', '.join(known) or 'none'})"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -142,31 +142,45 @@ def verdict(post: PostRecord, category: str = "complaint", **fields: Any) -> Ver
     return VerdictRecord(post=post, **{**defaults, **fields})
 
 
+MODEL_VERSIONS = {
+    "sentiment": "e5-sentiment-1.2",
+    "offensive": "e5-offensive-1.0",
+    "troll": "troll-3",
+    "triage": "triage-2.0",
+}
+
+
+def mention(
+    at: datetime,
+    *,
+    brand: str = "Deutsche Bahn",
+    platform: str = "twitter",
+    flagged: bool = False,
+    sentiment: str = "neutral",
+    text: str = COMPLAINT,
+    item: dict[str, Any] | None = None,
+    **fields: Any,
+) -> PostRecord:
+    """A judged post of `brand` posted at `at` (what the digest counts); with `item`, also
+    queued with those queue item fields."""
+    post = stored_post(text, created_at=at, platform=platform, matched_brands=[brand], **fields)
+    matches = {"brands": [brand], "keywords": post.matched_keywords, "spans": []}
+    verdict(
+        post,
+        flagged=flagged,
+        brand=brand,
+        scores={"sentiment": sentiment},
+        models=MODEL_VERSIONS,
+        matches=matches,
+    )
+    if item is not None:
+        queue_item(post, **item)
+    return post
+
+
 def user(name: str, role: Role | str = Role.AGENT, **fields: Any) -> UserRecord:
     """An active team member who cannot log in (no password hashed: argon2 is slow on purpose).
 
     `rufwacht users add` and the login tests use `monitor.access.users.add_user` instead."""
     defaults: dict[str, Any] = {"password_hash": "-", "active": True, "on_shift": False}
     return UserRecord(name=name, role=Role(role), **{**defaults, **fields})
-
-
-def mention(
-    brand: str = "Deutsche Bahn",
-    created_at: datetime = T0,
-    negative: bool = True,
-    text: str = COMPLAINT,
-    priority: int = 40,
-    **fields: Any,
-) -> PostRecord:
-    """A judged post about `brand` at `created_at`, as the pipeline stores it: its verdict and
-    three scores (sentiment negative or positive), and, when negative, its queue item."""
-    post = stored_post(text, created_at=created_at, matched_brands=[brand], **fields)
-    label = "negative" if negative else "positive"
-    score(post, "sentiment", label=label, probabilities={label: 0.9})
-    score(post, "offensive")
-    score(post, "troll")
-    matches = {"brands": [brand], "keywords": post.matched_keywords, "spans": []}
-    verdict(post, flagged=negative, matches=matches, priority=priority)
-    if negative:
-        queue_item(post, priority=priority)
-    return post

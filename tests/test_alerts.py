@@ -22,11 +22,12 @@ from monitor.alerts.outbox import Outbox
 from monitor.alerts.queries import alerts_between, list_alerts
 from monitor.alerts.stats import poisson_tail, spike_test
 from monitor.cli import app
+from monitor.digest.delivery import spike_provider
 from monitor.digest.sender import SmtpSender
 from monitor.pipeline import Pipeline
 from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
-from monitor.storage.models import AlertNotification, AlertRecord
+from monitor.storage.models import AlertNotification, AlertRecord, PostRecord
 from tests import factories
 from tests.conftest import NGRAM_CLASSIFIERS, write_config
 from tests.fakes.chat import HOOK_PATH, FakeChat
@@ -46,19 +47,35 @@ HOUR = timedelta(hours=1)
 RULES = AlertSettings(recipients=["team@example.org"])
 
 
+def post_about(
+    brand: str,
+    at: datetime,
+    negative: bool = True,
+    text: str = factories.COMPLAINT,
+    priority: int = 40,
+) -> PostRecord:
+    """A judged post about `brand`: negative ones queued (with `priority`), as the pipeline
+    leaves them."""
+    sentiment = "negative" if negative else "positive"
+    item = {"priority": priority} if negative else None
+    return factories.mention(
+        at, brand=brand, flagged=negative, sentiment=sentiment, text=text, item=item
+    )
+
+
 def seed_history(session: Session, brand: str, per_day: list[int], end: datetime) -> None:
     """`per_day[i]` negative posts spread over the 24 hours ending `end - i days`... oldest
     day last; posts are spaced evenly, so the history is flat within each day."""
     for day, count in enumerate(per_day):
         for n in range(count):
             at = end - timedelta(days=day) - timedelta(hours=24) * (n + 0.5) / count
-            session.add(factories.mention(brand, at))
+            session.add(post_about(brand, at))
     session.flush()
 
 
 def seed_storm(session: Session, brand: str, start: datetime, posts: int, hours: int) -> None:
     for n in range(posts):
-        session.add(factories.mention(brand, start + hours * HOUR * (n + 0.5) / posts))
+        session.add(post_about(brand, start + hours * HOUR * (n + 0.5) / posts))
     session.flush()
 
 
@@ -241,7 +258,7 @@ def test_24_hourly_runs_of_the_cli_open_one_alert_and_post_to_the_chat_once(
     with db.transaction() as session:
         seed_history(session, BRAND, [10] * 8, START)
         seed_storm(session, BRAND, START, posts=89, hours=3)
-        session.add(factories.mention(BRAND, START + HOUR / 2, text=HOSTILE))
+        session.add(post_about(BRAND, START + HOUR / 2, text=HOSTILE))
     for n in range(24):
         at = (START + (n + 1) * HOUR).isoformat()
         result = runner.invoke(app, ["alerts", "run", "--at", at, "--config", str(config)])
@@ -266,7 +283,7 @@ def test_hostile_post_text_stays_text_in_the_chat_message(
 ) -> None:
     settings = alerting(settings, webhook_url=chat.hook_url, recipients=[])
     with db.transaction() as session:
-        post = factories.mention("Vodafone", START, text=HOSTILE)
+        post = post_about("Vodafone", START, text=HOSTILE)
         session.add(post)
         session.flush()
         assert post.queue_item is not None and post.verdict is not None
@@ -317,7 +334,7 @@ def test_the_alert_mail_reaches_the_smtp_server_with_both_parts_and_links(
             update={"digest": settings.digest.model_copy(update=dict(mail))}
         )
         with db.transaction() as session:
-            post = factories.mention("Vodafone", START, text=HOSTILE)
+            post = post_about("Vodafone", START, text=HOSTILE)
             session.add(post)
             session.flush()
             assert post.verdict is not None and post.queue_item is not None
@@ -358,7 +375,7 @@ def test_a_post_whose_reach_grows_after_queuing_alerts_once_at_the_next_check(
 ) -> None:
     rules = AlertSettings(reach_threshold=50_000)
     with db.transaction() as session:
-        post = factories.mention(BRAND, START)
+        post = post_about(BRAND, START)
         session.add(post)
         session.flush()
         assert run_check(session, rules, [BRAND], START + HOUR).opened == []
@@ -407,3 +424,20 @@ def test_a_crisis_alert_whose_posts_are_gone_is_forgotten(db: Database) -> None:
         session.flush()
         assert forget_vanished(session) == 1
         assert [alert.brand for alert in spikes(session)] == ["DHL"]
+
+
+def test_the_digest_lists_the_days_spikes_with_links_to_them(
+    settings: Settings, db: Database
+) -> None:
+    with db.transaction() as session:
+        seed_history(session, BRAND, [10] * 8, START)
+        seed_storm(session, BRAND, START, posts=90, hours=3)
+        hourly(session, [BRAND], START + HOUR, 3)
+        day = START.replace(hour=0)
+        spikes_of = spike_provider(settings.web)
+        [spike] = spikes_of(session, [BRAND, "DHL"], day, day + 24 * HOUR)
+        assert spikes_of(session, ["DHL"], day, day + 24 * HOUR) == []
+        assert spikes_of(session, [BRAND], day + 24 * HOUR, day + 48 * HOUR) == []
+    assert (spike.brand, spike.kind, spike.opened_at) == (BRAND, "negative Beiträge", START + HOUR)
+    assert spike.count >= 90 and spike.baseline == pytest.approx(10, abs=1)
+    assert spike.link.startswith("http://127.0.0.1:8000/alerts#alarm-")

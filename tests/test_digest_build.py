@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -10,44 +11,18 @@ from sqlalchemy.orm import Session
 from monitor.digest.build import Digest, Period, Spike, build_digest
 from monitor.settings import WebSettings
 from monitor.storage.database import Database
-from monitor.storage.models import AuditEntry
+from monitor.storage.models import AuditEntry, PostRecord
 from tests import factories
 
 DAY = date(2026, 11, 23)
 """Monday; in Berlin from 2026-11-22 23:00 to 2026-11-23 23:00 UTC."""
 BERLIN = Period(DAY, "Europe/Berlin")
 WEB = WebSettings(base_url="https://rufwacht.example.org")
-MODELS = {
-    "sentiment": "e5-sentiment-1.2",
-    "offensive": "e5-offensive-1.0",
-    "troll": "troll-3",
-    "triage": "triage-2.0",
-}
 
 
-def mention(
-    session: Session,
-    at: datetime,
-    *,
-    brand: str = "Deutsche Bahn",
-    platform: str = "twitter",
-    flagged: bool = False,
-    sentiment: str = "neutral",
-    text: str = factories.COMPLAINT,
-    item: dict | None = None,
-    author: object | None = None,
-):
-    """A judged post of `brand` posted at `at`; with `item`, also queued with those fields."""
-    fields = {"author": author} if author is not None else {}
-    post = factories.stored_post(
-        text, created_at=at, platform=platform, matched_brands=[brand], **fields
-    )
-    factories.verdict(
-        post, flagged=flagged, brand=brand, scores={"sentiment": sentiment}, models=MODELS
-    )
+def mention(session: Session, at: datetime, **fields: Any) -> PostRecord:
+    post = factories.mention(at, **fields)
     session.add(post)
-    if item is not None:
-        session.add(factories.queue_item(post, **item))
     session.flush()
     return post
 
@@ -150,6 +125,17 @@ def test_categories_actions_and_top_posts_with_personal_data_hidden(db: Database
     assert (
         bahn.top_posts[0].link == f"https://rufwacht.example.org/items/{bahn.top_posts[0].item_id}"
     )
+
+
+def test_only_web_addresses_of_posts_are_linked(db: Database) -> None:
+    with db.transaction() as session:
+        mention(session, local(DAY, 8), flagged=True, url="javascript:alert(1)", item={})
+        mention(session, local(DAY, 9), flagged=True, url="https://x.com/i/1", item={})
+        digest = build(session)
+    assert sorted(str(post.post_url) for post in digest.brands[0].top_posts) == [
+        "None",
+        "https://x.com/i/1",
+    ]
 
 
 def test_open_items_breaches_and_median_first_answer(db: Database) -> None:
@@ -273,7 +259,7 @@ def test_model_versions_and_spikes_from_the_provider(db: Database) -> None:
         mention(session, local(DAY, 9))
         unknown = build(session)
         known = build(session, spikes=[spike])
-    assert [m.versions for m in known.models] == [MODELS]
+    assert [m.versions for m in known.models] == [factories.MODEL_VERSIONS]
     assert known.models[0].posts == 1
     assert unknown.brands[0].spikes is None and not unknown.spikes_known
     assert known.brands[0].spikes == [spike]

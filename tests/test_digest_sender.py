@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from monitor.digest.sender import DeliveryError, FileSender, SmtpSender
-from monitor.settings import MailSettings
+from monitor.logs import redact
+from monitor.runtime import Runtime
+from monitor.settings import ConfigError, MailSettings, load_settings
+from tests.conftest import write_toml
 from tests.fakes.smtp import SmtpServer, free_port
 
 
@@ -106,3 +109,26 @@ def test_the_file_sender_writes_a_readable_eml(tmp_path: Path) -> None:
     FileSender(tmp_path / "out").send(message("Rufwacht: Datei"))
     [written] = (tmp_path / "out").glob("*.eml")
     assert b"Subject: Rufwacht: Datei" in written.read_bytes()
+
+
+def test_the_smtp_password_is_redacted_once_the_config_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RW_SMTP_USER", "digest")
+    monkeypatch.setenv("RW_SMTP_PW", "Geheim-Passwort-42")
+    mail = {"smtp_user_env": "RW_SMTP_USER", "smtp_password_env": "RW_SMTP_PW"}
+    Runtime.open(write_toml(tmp_path / "rufwacht.toml", {"digest": mail})).close()
+    assert redact("AUTH failed for Geheim-Passwort-42") == "AUTH failed for ***"
+
+
+def test_a_digest_nobody_would_read_is_refused_at_start_up(tmp_path: Path) -> None:
+    config = write_toml(tmp_path / "rufwacht.toml", {"digest": {"mails": [{"name": "bahn"}]}})
+    with pytest.raises(ConfigError, match="digest 'bahn' has no recipients"):
+        load_settings(config)
+
+
+def test_a_digest_naming_an_unknown_brand_is_refused_at_start_up(tmp_path: Path) -> None:
+    mails = [{"name": "bahn", "brands": ["Deutsche bahn"], "recipients": ["a@example.org"]}]
+    data = {"brands": [{"name": "Deutsche Bahn"}], "digest": {"mails": mails}}
+    with pytest.raises(ConfigError, match="unknown brand 'Deutsche bahn'"):
+        load_settings(write_toml(tmp_path / "rufwacht.toml", data))

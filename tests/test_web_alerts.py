@@ -11,6 +11,7 @@ from monitor.alerts.records import AlertKind, close, open_alert
 from monitor.settings import AlertSettings
 from monitor.storage.database import Database
 from tests import factories
+from tests.test_alerts import post_about
 from tests.test_web_pages import IMG, SCRIPT, add_user_and_log_in
 from tests.web_team import member
 
@@ -19,7 +20,7 @@ HOSTILE = f"{SCRIPT} {IMG}"
 
 def crisis(session: Session, brand: str, text: str = factories.COMPLAINT) -> int:
     """A crisis alert of `brand` about one queued post with `text`; returns the item's id."""
-    post = factories.mention(brand, text=text)
+    post = post_about(brand, factories.T0, text=text)
     session.add(post)
     session.flush()
     assert post.verdict is not None and post.queue_item is not None

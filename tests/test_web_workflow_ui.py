@@ -215,6 +215,36 @@ def test_the_drafter_cannot_approve_even_by_sending_the_form(
         assert draft.status == DraftStatus.SUBMITTED
 
 
+def test_a_blocking_finding_yields_in_the_page_only_to_a_leads_written_reason(
+    as_user: Browsers, db: Database
+) -> None:
+    item_id = new_item(db)
+    insult = "Danke für Ihre Nachricht. Aber ehrlich, Sie sind zu dumm, den Fahrplan zu lesen."
+    send(as_user["agent"], item_id, "draft", text=insult, for_approval="1")
+
+    approver = as_user["approver"]
+    page = approver.get(f"/items/{item_id}").text
+    assert re.search(r'id="approve"\s+disabled', page)
+    assert "Blockierende Hinweise übergehen dürfen nur" in page
+    assert send(approver, item_id, "approve").status_code == 403
+
+    lead = as_user["lead"]
+    assert 'name="override_reason"' in lead.get(f"/items/{item_id}").text
+    unexplained = send(lead, item_id, "approve", override_reason="   ")
+    assert unexplained.status_code == 403
+    assert "Begründung" in unexplained.text
+    assert item_state(db, item_id)[0] == QueueStatus.AWAITING_APPROVAL
+
+    reason = "Zitat aus dem Kundenbeitrag, mit der Kundin abgesprochen"
+    page = send(lead, item_id, "approve", override_reason=reason)
+    assert "Antwort freigegeben." in page.text
+    assert f"Übergangen mit Begründung:</strong> {reason}" in page.text
+    with db.transaction() as session:
+        entry = session.query(AuditEntry).order_by(AuditEntry.id.desc()).first()
+        assert entry is not None
+        assert (entry.actor_name, entry.comment) == ("lead", reason)
+
+
 def test_an_agent_may_not_approve_reject_or_assign_to_a_colleague(
     as_user: Browsers, db: Database
 ) -> None:

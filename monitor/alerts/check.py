@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.alerts import records
@@ -22,7 +22,7 @@ from monitor.alerts.records import AlertKind
 from monitor.alerts.stats import SpikeTest, elevated, spike_test
 from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
-from monitor.storage.models import AlertRecord, PostRecord, QueueItem, Score, VerdictRecord
+from monitor.storage.models import AlertRecord, PostRecord, QueueItem, VerdictRecord
 
 DAY = timedelta(hours=24)
 HISTORY_DAYS = 7
@@ -76,10 +76,8 @@ def run_check(
 
 
 def _negative() -> ColumnElement[bool]:
-    """The post's sentiment model called it negative."""
-    return exists().where(
-        Score.post_id == PostRecord.id, Score.task == "sentiment", Score.label == "negative"
-    )
+    """The sentiment model called the post negative when it was judged (as the digest counts)."""
+    return VerdictRecord.scores["sentiment"].as_string() == "negative"
 
 
 def count_posts(

@@ -4,14 +4,16 @@ CLI and the digest's "the day's spikes"."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.records import KIND_NAMES, AlertKind
+from monitor.alerts.records import KIND_NAMES, MEASURE_NAMES, AlertKind
+from monitor.digest.build import Spike, SpikeProvider
+from monitor.settings import WebSettings
 from monitor.storage.models import AlertRecord
 
 LIST_LIMIT = 200
@@ -104,3 +106,35 @@ def _posts(n: int) -> str:
 
 def kind_name(kind: str) -> str:
     return KIND_NAMES.get(AlertKind(kind), kind) if kind in set(AlertKind) else kind
+
+
+def digest_spikes(web: WebSettings) -> SpikeProvider:
+    """The digest's "the day's spikes": the alerts opened in [start, end) of these brands,
+    each linking to the alert list (`monitor.digest.delivery.spike_provider` wires it)."""
+
+    def spikes(
+        session: Session, brands: Sequence[str], start: datetime, end: datetime
+    ) -> list[Spike]:
+        query = _scoped(select(AlertRecord), brands).where(
+            AlertRecord.opened_at >= start, AlertRecord.opened_at < end
+        )
+        return [
+            Spike(
+                brand=alert.brand,
+                kind=spike_kind(alert),
+                opened_at=alert.opened_at,
+                closed_at=alert.closed_at,
+                count=alert.count,
+                baseline=alert.baseline,
+                link=web.link(f"/alerts#alarm-{alert.id}"),
+            )
+            for alert in session.scalars(query.order_by(AlertRecord.opened_at, AlertRecord.id))
+        ]
+
+    return spikes
+
+
+def spike_kind(alert: AlertRecord) -> str:
+    """What rose, in German: the spike's measure, else the kind."""
+    measure = (alert.details or {}).get("measure")
+    return MEASURE_NAMES.get(measure or "", "") or kind_name(alert.kind)

@@ -146,6 +146,7 @@ class TopPost:
     """The excerpt with personal data masked; None where the item is answered privately."""
     link: str
     post_url: str | None
+    """The post on its platform (shown only with its text)."""
 
 
 @dataclass(frozen=True)
@@ -517,10 +518,16 @@ def _top_posts(
                 status=QueueStatus(item.status).label,
                 text=None if item.action == PRIVATE_ACTION else excerpt(item.post.text),
                 link=links.item(item.id),
-                post_url=item.post.url,
+                post_url=web_address(item.post.url),
             )
         )
     return top
+
+
+def web_address(url: str | None) -> str | None:
+    """`url` if it is an http(s) address: a stored URL is the platform's (or a replay file's)
+    word, and autoescaping does not stop a `javascript:` link."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
 def excerpt(text: str | None) -> str:
@@ -685,7 +692,7 @@ def _escalations(
     for row in session.execute(query):
         if len(found[row.brand]) >= MAX_ESCALATIONS:
             continue
-        team = row.escalated_to or (row.details or {}).get("team") or ""
+        team = (row.details or {}).get("team") or row.escalated_to or ""  # the team then
         found[row.brand].append(
             Escalation(
                 item_id=row.id,

@@ -17,9 +17,9 @@ from monitor.demo import run_demo
 from monitor.runtime import Runtime
 from monitor.web.app import create_app
 from monitor.web.server import WebServer
-from tests import factories
 from tests.browser.conftest import XSS_TEXT, DemoSite, save_screenshot
 from tests.conftest import NGRAM_CLASSIFIERS, sqlite_url, write_config
+from tests.test_alerts import post_about
 
 pytestmark = pytest.mark.browser
 
@@ -45,12 +45,12 @@ def storm_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
             for day in range(1, 8):
                 for n in range(6):
                     at = now - timedelta(days=day, hours=4 * n + 1)
-                    session.add(factories.mention("Deutsche Bahn", at, negative=n % 2 == 0))
+                    session.add(post_about("Deutsche Bahn", at, negative=n % 2 == 0))
             for n in range(60):
                 text = XSS_TEXT if n == 0 else STORM[n % len(STORM)]
                 at = now - timedelta(minutes=3 * n + 1)
                 priority = 90 if n < 3 else 40
-                session.add(factories.mention("Deutsche Bahn", at, text=text, priority=priority))
+                session.add(post_about("Deutsche Bahn", at, text=text, priority=priority))
         with runtime.database.transaction() as session:
             # the demo feed has no history: only the Bahn's storm is measured here
             run_check(session, runtime.settings.alerts, ["Deutsche Bahn"], now)
