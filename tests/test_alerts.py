@@ -300,7 +300,7 @@ def test_hostile_post_text_stays_text_in_the_chat_message(
 
 
 def test_a_failing_webhook_is_retried_later_and_its_address_never_recorded(
-    settings: Settings, db: Database, chat: FakeChat
+    settings: Settings, db: Database, chat: FakeChat, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = alerting(settings, webhook_url=chat.hook_url, recipients=[])
     chat.queue(HOOK_PATH, Reply(500, "kaputt"))
@@ -319,6 +319,7 @@ def test_a_failing_webhook_is_retried_later_and_its_address_never_recorded(
         assert (notification.status, notification.attempts) == ("sent", 2)
     assert len(chat.messages()) == 2  # the refused try and the delivery, nothing more
     assert all(chat.hook_url not in problem for problem in first.failed)
+    assert "HTTP 500" in caplog.text and HOOK_PATH not in caplog.text
 
 
 # --- the mail -----------------------------------------------------------------------------------
