@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -163,6 +164,7 @@ def poll_forever(config: Path | None, verbose: bool, web: tuple[str, int] | None
                 plan.schedule,
                 runtime.settings.workflow,
                 runtime.settings,
+                runtime.alert_outbox(),
             )
         )
         if web is not None:
@@ -607,7 +609,7 @@ def digest(
         settings = runtime.settings
         when = _day(day) if day else latest_due_day(settings, datetime.now(UTC))
         mails = chosen_mails(settings, name, brand)
-        spikes = spike_provider()
+        spikes = spike_provider(settings.web)
         if out_file is not None or not send:
             rendered = rendered_digest(runtime.database, settings, mails[0], when, spikes)
             if out_file is None:
@@ -872,3 +874,97 @@ def users_token(
         result = f"Revoked {revoke_tokens(session, user)} token(s)." if revoke else None
         token = None if revoke else issue_token(session, user)
     sys.stdout.write((result or token or "") + "\n")
+
+
+alerts_app = typer.Typer(help="Spike and crisis alerts.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+def parse_moment(value: str | None) -> datetime:
+    """An ISO time with its zone (a bare one is UTC); now when None."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO time: {value!r}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Check as if it were this ISO time (e.g. 2026-11-23T14:00+01:00)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the hourly spike check once, then deliver the alerts' pending mails and chat
+    messages."""
+    from monitor.alerts.check import check_all
+
+    moment = parse_moment(at)
+    with user_errors(), Runtime.open(config) as runtime:
+        report = check_all(runtime.database, runtime.settings, moment)
+        delivered = runtime.alert_outbox().deliver(max(moment, datetime.now(UTC)))
+    table = Table(box=None, pad_edge=False)
+    for column in ("brand", "measure", "24h", "mean", "threshold", "p", "now", "spike"):
+        table.add_column(column, no_wrap=True)
+    for brand, tests in report.brands.items():
+        for measure, test in tests.items():
+            table.add_row(
+                escape(brand),
+                measure,
+                str(test["count"]),
+                f"{test['baseline']:.1f}",
+                f"{test['threshold']:.1f}",
+                f"{test['p_value']:.2g}",
+                "yes" if test["now"] else "no",
+                "[bold red]yes[/]" if test["spike"] and test["now"] else "no",
+            )
+    out.print(table)
+    out.print(
+        f"at {moment.isoformat()}: opened {len(report.opened)}, updated {len(report.updated)}, "
+        f"closed {len(report.closed)}; messages sent {delivered.sent}, "
+        f"failed {len(delivered.failed)}",
+        highlight=False,
+    )
+    for problem in delivered.failed:
+        err.print(f"delivery failed: {escape(problem)}", highlight=False)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert.")] = False,
+    open_only: Annotated[bool, typer.Option("--open", help="Only alerts still open.")] = False,
+    brand: Annotated[str | None, typer.Option(help="Only this brand's alerts.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show alerts, open ones first, then the newest."""
+    from monitor.alerts.queries import alert_summary, list_alerts
+
+    with database_session(config) as session:
+        found = list_alerts(session, [brand] if brand else None, open_only, limit=10_000)
+        alerts = [alert_summary(alert) for alert in found]
+    if as_json:
+        for alert in alerts:
+            fields = ("id", "brand", "kind", "measure", "opened_at", "closed_at", "count")
+            row = {key: alert[key] for key in (*fields, "baseline")}
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "brand", "kind", "opened", "closed", "count", "baseline"):
+        table.add_column(column, no_wrap=True)
+    for alert in alerts:
+        table.add_row(
+            str(alert["id"]),
+            escape(str(alert["brand"])),
+            str(alert["kind"]) + (f" ({alert['measure']})" if alert["measure"] else ""),
+            str(alert["opened_at"])[:16].replace("T", " "),
+            str(alert["closed_at"] or "open")[:16].replace("T", " "),
+            str(alert["count"]),
+            "" if alert["baseline"] is None else f"{alert['baseline']:.1f}",
+        )
+    out.print(table if alerts else "No alerts.")

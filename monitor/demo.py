@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from connectors.replay import DemoFeedConnector
 from monitor.access.roles import Role
 from monitor.access.users import add_user, find_user, set_password
+from monitor.alerts.intake import forget_vanished
 from monitor.guidance.replies import seed_shipped_replies
 from monitor.pipeline import Pipeline, PollReport
 from monitor.storage.database import Database
@@ -52,14 +53,16 @@ def is_demo_post() -> ColumnElement[bool]:
 
 
 def remove_demo_data(db: Database) -> int:
-    """Delete the demo posts with their scores, verdicts and queue items, their authors left without
-    posts, and the demo source's cursor; live posts and other sources' cursors stay."""
+    """Delete the demo posts with their scores, verdicts, queue items and the crisis and reach
+    alerts about them, their authors left without posts, and the demo source's cursor; live
+    posts and other sources' cursors stay."""
     demo_posts = select(PostRecord.id).where(is_demo_post())
     with db.transaction() as session:
         authors = set(
             session.scalars(select(PostRecord.author_id).where(is_demo_post()).distinct())
         )
         session.execute(delete(QueueItem).where(QueueItem.post_id.in_(demo_posts)))
+        forget_vanished(session)  # the demo's crisis and reach alerts
         session.execute(delete(Score).where(Score.post_id.in_(demo_posts)))
         session.execute(delete(VerdictRecord).where(VerdictRecord.post_id.in_(demo_posts)))
         removed = session.execute(delete(PostRecord).where(is_demo_post())).rowcount

@@ -64,7 +64,7 @@ def register_secrets(*values: str) -> None:
 
 def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
     """Register the credentials the config names (every source's `*_env` variable, the SMTP
-    password) and its DB password."""
+    password), its DB password and the alerts' chat webhook (its path is the secret)."""
     credentials = [
         environ.get(variable, "").strip()  # as the connectors read it
         for _, source in settings.sources
@@ -74,7 +74,8 @@ def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
     mail = settings.digest  # the SMTP login the digest and the alerts use
     credentials += [environ.get(mail.smtp_password_env, "")] if mail.smtp_user_env else []
     passwords = [unquote(m["password"]) for m in _URL_PASSWORD.finditer(settings.storage.url)]
-    register_secrets(*credentials, *passwords)
+    webhook = [settings.alerts.webhook_url] if settings.alerts.webhook_url else []
+    register_secrets(*credentials, *passwords, *webhook)
 
 
 def redact(text: str) -> str:

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from classifiers.base import Prediction
 from classifiers.troll import TrollResult
 from connectors.base import Connector, Page, SourceError, describe
+from monitor.alerts.intake import alert_on_item
 from monitor.history import WINDOW, AuthorHistory, PastPost, is_hostile
 from monitor.judging import Judge, Judgement, Subject, trace
 from monitor.logs import redact
@@ -35,7 +37,7 @@ from monitor.queue.priority import engagement
 from monitor.queue.sla import SlaClock
 from monitor.queue.workflow import reopen_on_new_post
 from monitor.scoring import author_signals
-from monitor.settings import Settings
+from monitor.settings import AlertSettings, Settings
 from monitor.storage.database import Database
 from monitor.storage.models import PostRecord, QuarantinedItem, Score, VerdictRecord
 from monitor.storage.posts import store_posts
@@ -57,10 +59,14 @@ class PollReport:
 
 
 class Pipeline:
-    def __init__(self, db: Database, judge: Judge, clock: SlaClock) -> None:
+    def __init__(
+        self, db: Database, judge: Judge, clock: SlaClock, alerts: AlertSettings | None = None
+    ) -> None:
         self.db = db
         self.judge = judge
         self.clock = clock
+        self.alerts = alerts or AlertSettings()
+        """When a queued crisis, threat or loud post alerts (`monitor.alerts.intake`)."""
         self.stopping = threading.Event()
         """Set to end polls after their current page (a clean shutdown)."""
 
@@ -68,7 +74,7 @@ class Pipeline:
     def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
         if not settings.brands:
             log.warning("no [[brands]] configured: no post will match or be queued")
-        return cls(db, Judge.from_settings(settings), SlaClock(settings.sla))
+        return cls(db, Judge.from_settings(settings), SlaClock(settings.sla), settings.alerts)
 
     def poll(self, connector: Connector) -> PollReport:
         """Fetch everything new from one source; a failing source never raises."""
@@ -134,8 +140,9 @@ class Pipeline:
             mark_failing(session, report.source, problem)
 
     def analyse(self, session: Session, posts: list[PostRecord]) -> int:
-        """Judge freshly stored posts, store scores and verdicts, queue the flagged ones;
-        returns how many were queued."""
+        """Judge freshly stored posts, store scores and verdicts, queue the flagged ones (a
+        crisis, threat or loud post alerts in the same transaction); returns how many were
+        queued."""
         if not posts:
             return 0
         subjects = [_subject(post) for post in posts]
@@ -151,7 +158,8 @@ class Pipeline:
             # starting a second one
             reopened = reopen_on_new_post(session, post, self.clock)
             if verdict.flagged and reopened is None:
-                enqueue(session, post, verdict, self.clock)
+                item = enqueue(session, post, verdict, self.clock)
+                alert_on_item(session, item, verdict, self.alerts, datetime.now(UTC))
         return sum(judged.verdict.flagged for judged in judgements)
 
 

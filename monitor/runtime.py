@@ -18,6 +18,7 @@ from monitor.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from connectors.capabilities import PostsReplies
+    from monitor.alerts.outbox import Outbox
     from monitor.judging import Judge
     from monitor.pipeline import Pipeline
     from monitor.queue.drafts import DraftChecker
@@ -85,6 +86,14 @@ class Runtime:
         from monitor.sources import reply_publisher
 
         return reply_publisher(self.settings, source, os.environ)
+
+    def alert_outbox(self) -> Outbox:
+        """Delivers the alerts' mails (through the digest's SMTP settings) and chat messages."""
+        from monitor.alerts.outbox import Outbox
+        from monitor.digest.sender import SmtpSender
+
+        mail = self.settings.digest
+        return Outbox(self.database, self.settings, SmtpSender(mail), mail.sender)
 
     def close(self) -> None:
         if "database" in self.__dict__:

@@ -1,5 +1,6 @@
-"""Polling every source (and re-checking stored posts, recording SLA breaches and, where
-enabled, assigning queue items) on its interval with APScheduler 3.
+"""Polling every source (and re-checking stored posts, recording SLA breaches, checking for
+spikes hourly, delivering alerts and, where enabled, assigning queue items) on its interval
+with APScheduler 3.
 
 Jobs live in the database (SQLAlchemy job store) under fixed ids, so a restart picks up
 the existing schedule instead of adding a second copy of each job.
@@ -24,6 +25,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from connectors.base import Connector
+from monitor.alerts.check import check_all
+from monitor.alerts.outbox import Outbox
 from monitor.compliance import recheck
 from monitor.pipeline import Pipeline
 from monitor.queue.assignment import reoffer_waiting
@@ -42,6 +45,9 @@ WORKFLOW = "workflow"
 _digest: dict[str, Settings] = {}
 """The settings the digest job reads (under `DIGEST`), set by `scheduling` when digests are on."""
 DIGEST = "digest"
+_alerting: dict[str, Outbox] = {}
+"""The alerts' outbox (with the settings the check reads) under `ALERTS`, set by `scheduling`."""
+ALERTS = "alerts"
 
 
 def poll_job(source: str) -> None:
@@ -105,9 +111,26 @@ def digest_job(_name: str) -> None:
 
     settings = _digest[DIGEST]
     for outcome in deliver_due(
-        _database(), settings, SmtpSender(settings.digest), spikes=spike_provider()
+        _database(), settings, SmtpSender(settings.digest), spikes=spike_provider(settings.web)
     ):
         log.info("digest %s for %s: %s", outcome.name, outcome.day, outcome.status.value)
+
+
+def alert_check_job(_name: str) -> None:
+    """The scheduled job: the hourly spike check, then the messages it owes."""
+    outbox = _alerting[ALERTS]
+    report = check_all(outbox.db, outbox.settings, datetime.now(UTC))
+    if report.opened or report.closed:
+        log.warning("alerts: %d opened, %d closed", len(report.opened), len(report.closed))
+    outbox.deliver()
+
+
+def outbox_job(_name: str) -> None:
+    """The scheduled job: deliver the alerts' pending mails and chat messages (a crisis
+    alert, written while its post was queued, goes out within a minute)."""
+    report = _alerting[ALERTS].deliver()
+    if report.sent:
+        log.info("alerts: %d messages sent", report.sent)
 
 
 JOBS: dict[str, Callable[[str], None]] = {
@@ -116,6 +139,8 @@ JOBS: dict[str, Callable[[str], None]] = {
     "sla": breach_job,
     "assign": assign_job,
     "digest": digest_job,
+    "alerts": alert_check_job,
+    "outbox": outbox_job,
 }
 """Job kinds by id prefix: a job id is `KIND:SOURCE` (`sla:breaches`, `assign:queue` for the
 queue's own)."""
@@ -123,6 +148,8 @@ BREACH_JOB, BREACH_MINUTES = "sla:breaches", 1.0
 """Breaches are stamped at most a minute late."""
 ASSIGN_JOB, ASSIGN_MINUTES = "assign:queue", 1.0
 """New items reach someone on shift within a minute."""
+ALERT_JOBS = {"alerts:check": 60.0, "outbox:alerts": 1.0}
+"""The spike check every hour; alert messages out within a minute."""
 
 
 def queue_jobs(workflow: WorkflowSettings) -> dict[str, float]:
@@ -196,10 +223,12 @@ def scheduling(
     schedule: dict[str, float],
     workflow: WorkflowSettings,
     settings: Settings | None = None,
+    alerting: Outbox | None = None,
 ) -> Iterator[None]:
     """The jobs run in background threads for the `with` block; at its end a poll in
     progress finishes its page, then the scheduler stops. With `settings`, the digest's jobs
-    run too (where `[digest]` names recipients)."""
+    run too (where `[digest]` names recipients); with `alerting`, the hourly spike check and
+    the alerts' delivery."""
     _runtime.clear()
     _runtime.update({c.source: (pipeline, c) for c in connectors})
     _workflow[WORKFLOW] = workflow
@@ -215,7 +244,13 @@ def scheduling(
                 settings.digest.time.strftime("%H:%M"),
                 settings.digest.timezone,
             )
-    scheduler = build_scheduler(pipeline.db.engine, len(connectors))
+    _alerting.clear()
+    if alerting is not None:
+        _alerting[ALERTS] = alerting
+        jobs |= ALERT_JOBS
+    # a worker of its own for the alerts, so that a slow mail server never delays a poll
+    workers = len(connectors) + (alerting is not None)
+    scheduler = build_scheduler(pipeline.db.engine, workers)
     scheduler.start(paused=True)
     sync_jobs(scheduler, jobs)
     scheduler.resume()

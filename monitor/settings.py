@@ -306,6 +306,53 @@ class DigestSettings(MailSettings):
         return []
 
 
+class AlertSettings(_Section):
+    """Spike and crisis alerts (`monitor.alerts`): when one opens, closes, and where it goes
+    (mail through the `[digest]` SMTP settings)."""
+
+    k: float = Field(default=2.0, gt=0, le=20)
+    """Standard deviations above the 7-day daily mean a 24-hour count must lie."""
+    min_count: int = Field(default=20, ge=1)
+    """Fewer posts in 24 hours are never a spike, however quiet the brand usually is."""
+    p_value: float = Field(default=0.001, gt=0, lt=1)
+    """A count must also be this unlikely under a Poisson law with the 7-day mean."""
+    recent_hours: int = Field(default=3, ge=1, le=12)
+    """A spike opens and stays open only while these last hours run above the usual rate."""
+    cooldown_hours: float = Field(default=6, ge=0, le=7 * 24)
+    """A spike returning this soon after its alert closed reopens that alert, silently."""
+    reach_threshold: int = Field(default=100_000, ge=1)
+    """A queued post whose audience (followers + 10 × engagement) reaches this alerts."""
+    hold_hours: float = Field(default=24, gt=0, le=7 * 24)
+    """A crisis or reach alert closes when nothing was added to it for this long."""
+    recipients: list[str] = Field(default_factory=list)
+    """Mail recipients of every brand's alerts (no recipients: no mail)."""
+    brand_recipients: dict[str, list[str]] = Field(default_factory=dict)
+    """Recipients per brand name, instead of `recipients` for that brand."""
+    webhook_url: str | None = None
+    """A Slack/Mattermost incoming webhook; it holds a secret, so set it through the
+    environment (`RUFWACHT_ALERTS__WEBHOOK_URL`); it is never logged."""
+    top_posts: int = Field(default=5, ge=1, le=50)
+
+    _valid_recipients = field_validator("recipients")(_mail_addresses)
+
+    @field_validator("brand_recipients")
+    @classmethod
+    def _valid_brand_recipients(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {brand: _mail_addresses(addresses) for brand, addresses in value.items()}
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("the webhook URL must start with http:// or https://")
+        return value
+
+    def recipients_for(self, brand: str) -> list[str]:
+        return self.brand_recipients.get(brand, self.recipients)
+
+
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
 SourcesSettings: type[_Section] = create_model(
     "SourcesSettings",
@@ -332,6 +379,7 @@ class Settings(BaseSettings):
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _digests_name_known_brands(self) -> Settings:

@@ -164,8 +164,14 @@ def mention(
     """A judged post of `brand` posted at `at` (what the digest counts); with `item`, also
     queued with those queue item fields."""
     post = stored_post(text, created_at=at, platform=platform, matched_brands=[brand], **fields)
+    matches = {"brands": [brand], "keywords": post.matched_keywords, "spans": []}
     verdict(
-        post, flagged=flagged, brand=brand, scores={"sentiment": sentiment}, models=MODEL_VERSIONS
+        post,
+        flagged=flagged,
+        brand=brand,
+        scores={"sentiment": sentiment},
+        models=MODEL_VERSIONS,
+        matches=matches,
     )
     if item is not None:
         queue_item(post, **item)

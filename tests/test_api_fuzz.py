@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
 
 from monitor.access.users import digest
+from monitor.alerts.intake import alert_on_item
 from monitor.runtime import Runtime
-from monitor.settings import default_settings
+from monitor.settings import AlertSettings, default_settings
 from monitor.storage.database import Database
 from monitor.storage.models import ApiToken
 from monitor.web.app import create_app
@@ -42,10 +43,13 @@ ADMIN_TOKEN = "rw_fuzz-admin-token-known-before-the-database-exists"
 
 @pytest.fixture
 def admin(db: Database) -> None:
-    """An admin with `ADMIN_TOKEN` (every route is open to them) and a few items to hit."""
+    """An admin with `ADMIN_TOKEN` (every route is open to them), a few items to hit and an
+    alert about one of them."""
     with db.transaction() as session:
-        for _ in range(3):
-            new_item(session)
+        items = [new_item(session) for _ in range(3)]
+        verdict = factories.verdict(items[0].post, "crisis")
+        session.add(verdict)
+        alert_on_item(session, items[0], verdict, AlertSettings(), factories.T0)
         user = factories.user("root", "admin")
         session.add(user)
         session.flush()

@@ -181,6 +181,7 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda t: {"name": f"neu.{t.caller}", "role": "agent", "password": WEB_PASSWORD},
     ),
     ("GET", "/api/v1/replies"): api("agent", 200, other_brand=200),
+    ("GET", "/api/v1/alerts"): api("agent", 200, other_brand=200),
     ("POST", "/api/v1/replies"): api("lead", 201, 403, body=lambda _: REPLY_FIELDS),
     ("PUT", "/api/v1/replies/{reply_id}"): api("lead", 200, 404, body=lambda _: REPLY_FIELDS),
     # --- UI
@@ -190,6 +191,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/logout/all"): form(303),
     ("POST", "/shift"): form(303, body=lambda _: {"action": "start"}),
     ("GET", "/"): page(),
+    ("GET", "/alerts"): page(),
     ("POST", "/bulk"): form(
         200, "approver", body=lambda t: {"action": "resolve", "selected": f"{t.item}:{t.version}"}
     ),

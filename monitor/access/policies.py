@@ -168,3 +168,11 @@ def can_edit_playbook_notes(user: UserRecord) -> Decision:
 
 def can_manage_users(user: UserRecord) -> Decision:
     return _role(user, Role.ADMIN, "Benutzer verwalten")
+
+
+def can_view_alerts(user: UserRecord) -> Decision:
+    """Every active team member sees the alerts of their brands (a scoped user only those:
+    `monitor.alerts.queries` filters by `user.brands`)."""
+    if not user.active:
+        return deny("Dieses Konto ist deaktiviert.")
+    return ALLOW

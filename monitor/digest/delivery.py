@@ -30,7 +30,7 @@ from monitor.digest.build import Digest, Period, SpikeProvider, all_brands, buil
 from monitor.digest.render import RenderedDigest, compose, render
 from monitor.digest.sender import DeliveryError, MailSender
 from monitor.logs import redact
-from monitor.settings import DigestMailSettings, Settings
+from monitor.settings import DigestMailSettings, Settings, WebSettings
 from monitor.storage.database import Database
 from monitor.storage.models import DigestDelivery
 
@@ -59,15 +59,12 @@ class Outcome:
     error: str | None = None
 
 
-def spike_provider() -> SpikeProvider | None:
-    """THE SEAM for the alerts: return the function that lists a day's spikes.
+def spike_provider(web: WebSettings) -> SpikeProvider:
+    """The day's spikes: the alerts opened that day (`monitor.alerts.queries.digest_spikes`),
+    each linking to the alert list under `[web] base_url`."""
+    from monitor.alerts.queries import digest_spikes
 
-    Until the alerts exist there is none, and the digest says "keine Angaben" for spikes
-    (unknown) rather than "keine Spitzen" (a claim). Wire `monitor.alerts` here, e.g.
-    `from monitor.alerts import digest_spikes; return digest_spikes`, a function with the
-    `SpikeProvider` signature: (session, brands, start, end) → the spikes opened in [start, end).
-    """
-    return None
+    return digest_spikes(web)
 
 
 def digest_for(

@@ -483,3 +483,52 @@ class DigestSalt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     salt: Mapped[str] = mapped_column(String(64))
+
+
+class AlertRecord(Base):
+    """A spike, crisis or loud post of one brand (`monitor.alerts`): opened once, updated while
+    it grows, closed when it is over; never one per hourly check."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_brand_kind_closed", "brand", "kind", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    """`monitor.alerts.model.AlertKind`: spike, crisis or reach."""
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    """Posts in the last 24 hours (spike), or the posts the alert gathered (crisis, reach)."""
+    baseline: Mapped[float | None] = mapped_column(Float)
+    """The 7-day daily mean a spike was measured against; None for the other kinds."""
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What drove it, as plain data: the measure, statistics, top posts and top terms."""
+
+    notifications: Mapped[list[AlertNotification]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="AlertNotification.id"
+    )
+
+
+class AlertNotification(Base):
+    """The outbox: one message (mail or chat) an alert owes, written in the alert's own
+    transaction and delivered afterwards, so no check or poll ever waits on SMTP or a chat."""
+
+    __tablename__ = "alert_notifications"
+    __table_args__ = (Index("ix_alert_notifications_status", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    """mail or webhook."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, sending (claimed by a deliverer), sent or failed (gave up)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    """The last failure, redacted (never the webhook's address)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    alert: Mapped[AlertRecord] = relationship(back_populates="notifications")

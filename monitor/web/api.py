@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from monitor.access import policies
 from monitor.access.policies import authorize
 from monitor.access.users import add_user, find_user
+from monitor.alerts.queries import alert_summary
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import save_reply
 from monitor.queue import drafts, workflow
@@ -23,6 +24,8 @@ from monitor.storage.models import DraftRecord, QueueItem, UserRecord
 from monitor.web.deps import MAX_ID, ApiUser, DbSession, ItemId, get_runtime
 from monitor.web.filters import FIELDS, parse_filter
 from monitor.web.schemas import (
+    MAX_OFFSET,
+    AlertPageOut,
     ApproveIn,
     AssignIn,
     AuditOut,
@@ -49,6 +52,8 @@ from monitor.web.schemas import (
     UserOut,
 )
 from monitor.web.views import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
     bulk_on,
     colleagues,
     item_details,
@@ -56,6 +61,7 @@ from monitor.web.views import (
     item_row,
     named_user,
     queue_page,
+    visible_alerts,
     visible_item,
     visible_replies,
     visible_reply,
@@ -266,6 +272,24 @@ def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, An
         session, user, body.action, selection, body.versions, body.assignee, body.comment, body.team
     )
     return {"results": [vars(result) for result in results]}
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+@router.get("/alerts", response_model=AlertPageOut)
+def list_alerts(
+    user: ApiUser,
+    session: DbSession,
+    open_only: Annotated[bool, Query(alias="open", description="Only alerts still open.")] = False,
+    brand: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    """Spike, crisis and reach alerts of the caller's brands, open ones first, then the
+    newest; each with its top posts and terms."""
+    alerts = visible_alerts(session, user, open_only, limit, offset, brand)
+    return {"alerts": [alert_summary(a) for a in alerts], "limit": limit, "offset": offset}
 
 
 # --- users ------------------------------------------------------------------------------------

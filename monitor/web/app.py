@@ -22,7 +22,7 @@ from monitor.queue.states import TransitionError
 from monitor.queue.workflow import StaleItemError, WorkflowError
 from monitor.runtime import Runtime
 from monitor.storage.models import QueueItem
-from monitor.web import admin, api, items, ui
+from monitor.web import admin, alerts, api, items, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.filters import FilterError
 from monitor.web.formatting import FILTERS
@@ -53,6 +53,7 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app.include_router(ui.router)
     app.include_router(items.router)
     app.include_router(admin.router)
+    app.include_router(alerts.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount(API_PREFIX, create_api(runtime))
     app.add_exception_handler(LoginRequired, to_login)

@@ -313,3 +313,44 @@ class SavedReplyIn(RequestBody):
     tone: Tone
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AlertPostOut(BaseModel):
+    item_id: int = Field(description="The queue item; its page is /items/{item_id}.")
+    text: str = Field(description="The post's text, cut to 280 characters.")
+    author: str | None
+    platform: str
+    priority: int
+    category: str | None
+    created_at: datetime
+    audience: int = Field(description="Followers plus 10 × likes, shares and replies.")
+
+
+class AlertTermOut(BaseModel):
+    term: str = Field(description="A matched keyword, as configured.")
+    count: int = Field(description="How many of the alert's posts matched it.")
+
+
+class AlertOut(BaseModel):
+    id: int
+    brand: str
+    kind: Literal["spike", "crisis", "reach"]
+    measure: Literal["mentions", "negative"] | None = Field(
+        description="For a spike: what rose, all mentions or the negative posts."
+    )
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = Field(description="None while the alert is open.")
+    count: int = Field(
+        description="Spike: posts of the measure in the last 24 hours; otherwise the posts "
+        "the alert gathered."
+    )
+    baseline: float | None = Field(description="Spike: the 7-day daily mean it was above.")
+    posts: list[AlertPostOut] = Field(description="The top posts, most urgent first.")
+    terms: list[AlertTermOut]
+
+
+class AlertPageOut(BaseModel):
+    alerts: list[AlertOut]
+    limit: int
+    offset: int

@@ -52,6 +52,7 @@ from monitor.web.views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     QueuePage,
+    alert_banner,
     brand_choices,
     bulk_on,
     colleagues,
@@ -67,8 +68,8 @@ TOO_MANY_FAILURES = "Zu viele fehlgeschlagene Anmeldungen. Bitte in 15 Minuten e
 def render(
     request: Request, name: str, browser: WebSession, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page with what every page needs: the user, the CSRF token for its forms and which
-    pages their menu offers."""
+    """A page with what every page needs: the user, the CSRF token for its forms, which
+    pages their menu offers and the open alerts of their brands (the banner)."""
     templates: Jinja2Templates = request.app.state.templates
     user = browser.user
     menu = {
@@ -79,7 +80,13 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"user": user, "csrf_token": browser.csrf_token, **menu, **context},
+        {
+            "user": user,
+            "csrf_token": browser.csrf_token,
+            "open_alerts": alert_banner(browser),
+            **menu,
+            **context,
+        },
         status_code=status_code,
     )
 

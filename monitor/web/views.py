@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from monitor.access.policies import authorize, can_bulk
+from monitor.access.policies import authorize, can_bulk, can_view_alerts
 from monitor.access.users import can_see_brand, find_user
+from monitor.alerts.queries import kind_name, list_alerts, open_alerts, title
 from monitor.guidance.playbooks import Category
 from monitor.guidance.replies import list_replies
 from monitor.queue import QueueFilter, QueueStatus, count_items, item_summary, list_items
@@ -22,12 +23,14 @@ from monitor.queue.bulk import BulkAction, BulkResult, bulk
 from monitor.queue.states import EscalationTeam
 from monitor.queue.workflow import WorkflowError
 from monitor.storage.models import (
+    AlertRecord,
     DraftRecord,
     PostRecord,
     QueueItem,
     ReviewLabel,
     SavedReply,
     UserRecord,
+    WebSession,
 )
 
 PAGE_SIZE = 50
@@ -283,3 +286,33 @@ def returned_draft(session: Session, item: QueueItem) -> DraftRecord | None:
         .limit(1)
     )
     return latest if latest is not None and latest.status == "rejected" else None
+
+
+def alert_banner(browser: WebSession) -> list[dict[str, Any]]:
+    """The open alerts of the user's brands, for the banner every page shows (none for a
+    page without a logged-in user)."""
+    user = browser.user
+    session = object_session(browser)
+    if user is None or session is None or not can_view_alerts(user):
+        return []
+    return [
+        {"id": alert.id, "title": title(alert), "kind_name": kind_name(alert.kind)}
+        for alert in open_alerts(session, user.brands)
+    ]
+
+
+def visible_alerts(
+    session: Session,
+    user: UserRecord,
+    open_only: bool,
+    limit: int,
+    offset: int,
+    brand: str | None = None,
+) -> list[AlertRecord]:
+    """Alerts of the brands the user may see (of `brand` only, if given: one outside the
+    scope looks like a brand without alerts)."""
+    authorize(can_view_alerts(user))
+    brands = user.brands
+    if brand is not None:
+        brands = [brand] if can_see_brand(user, brand) else []
+    return list_alerts(session, brands, open_only, limit, offset)
