@@ -63,7 +63,8 @@ def register_secrets(*values: str) -> None:
 
 
 def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
-    """Register the credentials the config names (every `*_env` variable) and its DB password."""
+    """Register the credentials the config names (every `*_env` variable), its DB password and
+    the labels export's salt."""
     credentials = [
         environ.get(variable, "").strip()  # as the connectors read it
         for _, source in settings.sources
@@ -71,7 +72,8 @@ def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
         if key.endswith("_env") and isinstance(variable, str)
     ]
     passwords = [unquote(m["password"]) for m in _URL_PASSWORD.finditer(settings.storage.url)]
-    register_secrets(*credentials, *passwords)
+    salt = environ.get(settings.labels.salt_env, "").strip()  # the pseudonyms' secret
+    register_secrets(*credentials, *passwords, salt)
 
 
 def redact(text: str) -> str:

@@ -65,10 +65,13 @@ class Pipeline:
         """Set to end polls after their current page (a clean shutdown)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
+    def from_settings(
+        cls, settings: Settings, db: Database, judge: Judge | None = None
+    ) -> Pipeline:
+        """`judge`: one the process already has (the runtime's), else one loaded here."""
         if not settings.brands:
             log.warning("no [[brands]] configured: no post will match or be queued")
-        return cls(db, Judge.from_settings(settings), SlaClock(settings.sla))
+        return cls(db, judge or Judge.from_settings(settings), SlaClock(settings.sla))
 
     def poll(self, connector: Connector) -> PollReport:
         """Fetch everything new from one source; a failing source never raises."""

@@ -18,6 +18,7 @@ from monitor.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from connectors.capabilities import PostsReplies
+    from monitor.champions import ServingModels
     from monitor.judging import Judge
     from monitor.pipeline import Pipeline
     from monitor.queue.drafts import DraftChecker
@@ -31,6 +32,7 @@ class Runtime:
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         """`database`: one opened elsewhere (a test's), instead of the configured one."""
         self.settings = settings
+        self._checker: tuple[str, DraftChecker] | None = None
         if database is not None:
             self.__dict__["database"] = database
 
@@ -52,27 +54,38 @@ class Runtime:
         return db
 
     @cached_property
+    def serving(self) -> ServingModels:
+        """Which model serves each task, following the model registry's champions."""
+        from monitor.champions import ServingModels
+
+        return ServingModels.from_settings(self.settings)
+
+    @cached_property
     def judge(self) -> Judge:
-        """The matcher, models and thresholds (loads the models)."""
+        """The matcher, models and thresholds (loads the models; switches to a newly
+        promoted champion at its next call)."""
         from monitor.judging import Judge
 
-        return Judge.from_settings(self.settings)
+        return Judge.from_settings(self.settings, self.serving)
 
     @cached_property
     def pipeline(self) -> Pipeline:
         from monitor.pipeline import Pipeline
 
-        return Pipeline.from_settings(self.settings, self.database)
+        return Pipeline.from_settings(self.settings, self.database, self.judge)
 
-    @cached_property
+    @property
     def draft_checker(self) -> DraftChecker:
         """The draft checker workflow operations run on every saved reply (loads the
-        offensive-language model)."""
+        offensive-language model; a newly promoted champion from the next reply on)."""
         from classifiers.registry import load_classifier
         from monitor.queue.drafts import DraftChecker
 
-        offensive = load_classifier(self.settings.classifiers.offensive, "offensive")
-        return DraftChecker(self.settings.brands, offensive)
+        spec = self.serving.spec("offensive")
+        if self._checker is None or self._checker[0] != spec:
+            checker = DraftChecker(self.settings.brands, load_classifier(spec, "offensive"))
+            self._checker = (spec, checker)
+        return self._checker[1]
 
     def source_plan(self) -> SourcePlan:
         """The enabled sources that can run, with their schedule, and those that cannot."""

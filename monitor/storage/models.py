@@ -428,7 +428,7 @@ class ReviewLabel(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewer_name: Mapped[str] = mapped_column(String(64))
     task: Mapped[str] = mapped_column(String(32))
-    """category, sentiment, troll or false_positive."""
+    """category, sentiment, offensive, troll or false_positive."""
     model_label: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[str | None] = mapped_column(String(200))

@@ -43,6 +43,7 @@ SEVERITY_NAMES = {"block": "Blockiert", "warn": "Hinweis"}
 REVIEW_TASKS = {
     "category": "Kategorie",
     "sentiment": "Stimmung",
+    "offensive": "Beleidigung",
     "troll": "Troll",
     "false_positive": "Fehlalarm",
 }
