@@ -459,31 +459,23 @@ def models_list(config: ConfigOption = None) -> None:
     names: dict[str, list[str]] = {}
     for name, (directory, _task) in bundled_models().items():
         names.setdefault(directory.name, []).append(name)
-    table = Table("model_version", "task", "serves", "from", "held-out set", "figures")
-    for version in sorted(scan.versions.values(), key=lambda v: (v.tasks, v.name)):
+    for version in sorted(scan.versions.values(), key=lambda v: v.name):
         origin = (
-            "bundled " + ", ".join(names.get(version.bundled, [version.bundled]))
+            "bundled: " + ", ".join(names.get(version.bundled, [version.bundled]))
             if version.bundled
-            else "registered"
+            else f"registered {version.card.get('date', '')}, parent {version.card.get('parent')}"
         )
+        out.print(f"[bold]{version.name}[/]  ({escape(origin)})", highlight=False, soft_wrap=True)
         for task in version.tasks:
             serves = [
                 alias
                 for alias in ("champion", "challenger")
                 if getattr(aliases[task], alias) == version.name
             ]
-            rows = list(version.metrics(task).items()) or [("–", {})]
-            for n, (dataset, values) in enumerate(rows):
-                first = n == 0
-                table.add_row(
-                    version.name if first else "",
-                    task if first else "",
-                    ", ".join(serves) if first else "",
-                    origin if first else "",
-                    dataset,
-                    _figures(values),
-                )
-    out.print(table)
+            out.print(f"  {task}" + (f"  [green]{', '.join(serves)}[/]" if serves else ""))
+            for dataset, values in version.metrics(task).items():
+                line = f"    {dataset}: {_figures(values)}"
+                out.print(escape(line), highlight=False, soft_wrap=True)
     written = "" if registry.root.exists() else " (nothing promoted yet: bundled defaults)"
     out.print(f"Registry: {registry.root}{written}", highlight=False)
     for task in MODEL_TASKS:
