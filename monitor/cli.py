@@ -343,6 +343,10 @@ def queue_list(
     action: Annotated[str | None, typer.Option(help="Only this triage action.")] = None,
     band: Annotated[Band | None, typer.Option(help="Only this priority band.")] = None,
     sla: Annotated[SlaState | None, typer.Option(help="Only items in this SLA state.")] = None,
+    recheck: Annotated[
+        bool,
+        typer.Option(help="Only items a rescore marked: the champion would not queue them now."),
+    ] = False,
     sort: Annotated[
         Sort, typer.Option(help="urgent: highest priority first; waiting: longest waiting first.")
     ] = Sort.URGENT,
@@ -352,7 +356,17 @@ def queue_list(
     from monitor.queue import QueueFilter, count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
-    query = QueueFilter(brand, platform, status, category, action, band=band, sla=sla, sort=sort)
+    query = QueueFilter(
+        brand,
+        platform,
+        status,
+        category,
+        action,
+        band=band,
+        sla=sla,
+        recheck="unflagged" if recheck else None,
+        sort=sort,
+    )
     with database_session(config) as session:
         listed = list_items(session, query, limit, offset)
         items = [item_summary(item, query.now) for item in listed]
@@ -610,6 +624,56 @@ def labels_export(
         out.print(f"No reviewer decisions to export: wrote an empty {out_path}.", highlight=False)
     else:
         out.print(f"Wrote {count} reviewer decisions to {out_path}.", highlight=False)
+
+
+@app.command()
+def rescore(
+    since: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Posts written from this day (UTC) on, e.g. 2026-11-01.",
+        ),
+    ],
+    status: Annotated[
+        str, typer.Option(help="open (every item not closed), all, or one queue status.")
+    ] = "open",
+    config: ConfigOption = None,
+) -> None:
+    """Judge queued posts again with the champion models and record what changed; items the
+    new models would not queue are marked for a second look (queue list --recheck)."""
+    from monitor.rescore import OPEN, rescore
+
+    with user_errors(), Runtime.open(config) as runtime:
+        statuses = (
+            OPEN
+            if status == "open"
+            else frozenset(QueueStatus)
+            if status == "all"
+            else {QueueStatus(status)}
+        )
+        pipeline = runtime.pipeline
+        report = rescore(runtime.database, pipeline.judge, pipeline.clock, _utc(since), statuses)
+    for change in report.changes:
+        before, after = change.before, change.after
+        what = "NO LONGER FLAGGED, marked for review" if change.unflagged else "changed"
+        out.print(
+            f"item {change.item_id}: {what}: priority {before.get('priority')} → "
+            f"{after['priority']}, category {_label(before.get('category'))} → "
+            f"{_label(after['category'])}",
+            highlight=False,
+        )
+    out.print(
+        f"Rescored {report.checked} items: {len(report.changes)} changed, "
+        f"{len(report.unflagged)} no longer flagged (marked: queue list --recheck)"
+        + (f", {len(report.skipped)} skipped (changed meanwhile)" if report.skipped else "")
+        + ".",
+        highlight=False,
+    )
+
+
+def _label(value: object) -> str:
+    return str(value.get("label")) if isinstance(value, dict) else "–"
 
 
 @app.command()

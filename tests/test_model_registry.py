@@ -4,9 +4,7 @@ that follows the champion without a restart."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +16,6 @@ from classifiers.model_registry import (
     RegistryError,
     register_version,
 )
-from classifiers.registry import BUNDLED_DIR
 from monitor.cli import app
 from monitor.runtime import Runtime
 from monitor.settings import Settings
@@ -26,47 +23,16 @@ from monitor.storage.database import Database
 from monitor.storage.models import PostRecord
 from tests import factories
 from tests.conftest import write_config
+from tests.registry_models import (
+    TOLERANCE,
+    bundled_figures,
+    card,
+    fast_registry,
+    runtime_on,
+    trained_model,
+)
 
-TOLERANCE = 0.005
 runner = CliRunner()
-
-
-def bundled_figures(name: str) -> dict[str, dict[str, Any]]:
-    return json.loads((BUNDLED_DIR / name / "config.json").read_text("utf-8"))["eval"]
-
-
-def trained_model(tmp_path: Path, version: str, bundled: str = "ngram-sentiment") -> Path:
-    """A "newly trained" model: a bundled n-gram model under a new model_version."""
-    target = tmp_path / "training" / version
-    shutil.copytree(BUNDLED_DIR / bundled, target)
-    config = json.loads((target / "config.json").read_text("utf-8"))
-    config["model_version"] = version
-    (target / "config.json").write_text(json.dumps(config), "utf-8")
-    return target
-
-
-def card(figures: dict[str, dict[str, Any]], change: float = 0.0) -> dict[str, Any]:
-    """A model card whose held-out figures are `figures` moved by `change`."""
-    moved = {
-        dataset: {k: v + change if k in ("micro_f1", "macro_f1") else v for k, v in f.items()}
-        for dataset, f in figures.items()
-    }
-    return {
-        "metrics": moved,
-        "data": "GermEval 2017 train + labels.jsonl (Testdaten)",
-        "training_command": "python -m classifiers.training.train_ngram --task sentiment",
-    }
-
-
-def fast_registry(root: Path) -> Registry:
-    """A registry whose text champions are the bundled n-gram models (fast to load)."""
-    registry = Registry(root)
-    for version, task in (
-        ("ngram-sentiment-1.0", "sentiment"),
-        ("ngram-offensive-1.0", "offensive"),
-    ):
-        registry.promote(version, task, TOLERANCE, force=True, reason="Tests: schnelle Modelle")
-    return registry
 
 
 def test_an_unwritten_registry_serves_the_bundled_models(tmp_path: Path) -> None:
@@ -220,8 +186,7 @@ def test_a_running_service_switches_to_a_new_champion_without_restart(
     settings: Settings, db: Database, tmp_path: Path
 ) -> None:
     registry = fast_registry(tmp_path / "models")
-    models = settings.models.model_copy(update={"registry": str(registry.root)})
-    runtime = Runtime(settings.model_copy(update={"models": models}), db)
+    runtime = runtime_on(settings, db, registry)
     assert judge_one(runtime, factories.COMPLAINT)["sentiment"] == "ngram-sentiment-1.0"
     judge, checker = runtime.judge, runtime.draft_checker
 
@@ -273,8 +238,7 @@ def test_a_champion_that_does_not_load_leaves_the_old_models_judging(
     settings: Settings, db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = fast_registry(tmp_path / "models")
-    models = settings.models.model_copy(update={"registry": str(registry.root)})
-    runtime = Runtime(settings.model_copy(update={"models": models}), db)
+    runtime = runtime_on(settings, db, registry)
     judge_one(runtime, factories.COMPLAINT)
     register_version(
         registry,
