@@ -194,7 +194,7 @@ class Registry:
         if not path.exists():
             return []
         entries = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-        return [e for e in entries if task is None or e.get("task") == task]
+        return [e for e in entries if task is None or task in str(e.get("task")).split(",")]
 
     # --- changing
 
@@ -316,6 +316,8 @@ class Registry:
                 "metrics": _task_metrics(card.get("metrics", {}), tasks),
                 "format": read_config(directory).get("format"),
             }
+            if problem := _card_problem(full_card, name):
+                raise RegistryError(f"the card for {name} is not usable: {problem}")
             staging = self.root / VERSIONS_DIR / f".staging-{name}-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)
             shutil.copytree(directory, staging / MODEL_DIR)
