@@ -228,9 +228,10 @@ class Registry:
                 raise RegistryError(f"{name} is already the {task} champion")
             worse: list[Worse] = []
             if alias == "champion":
-                worse = compare(candidate, self.version(current.champion), task, tolerance)
+                champion = self.version(current.champion)
+                worse = compare(candidate, champion, task, tolerance)
                 if not force:
-                    _refuse_if_worse(candidate, current.champion, task, worse, tolerance)
+                    _refuse_if_worse(candidate, champion, task, worse, tolerance)
             load_version(candidate, task)  # a version that cannot load never serves
             replaced = getattr(current, alias)
             self._set_aliases(task, current, alias, name)
@@ -463,12 +464,19 @@ def load_version(version: Version, task: str) -> object:
 
 
 def _refuse_if_worse(
-    candidate: Version, champion: str, task: str, worse: list[Worse], tolerance: float
+    candidate: Version, champion_version: Version, task: str, worse: list[Worse], tolerance: float
 ) -> None:
+    champion = champion_version.name
     if not candidate.metrics(task):
         raise PromotionRefused(
             f"{candidate.name} has no held-out {task} figures on its card; "
             "measure it, or use --force --reason",
+            [],
+        )
+    if not shared_sets(candidate, champion_version, task):
+        raise PromotionRefused(
+            f"{candidate.name} shares no held-out {task} set with the champion {champion}: "
+            "nothing shows it is as good; measure both on one set, or use --force --reason",
             [],
         )
     if worse:
