@@ -463,6 +463,7 @@ def quarantine_retry(
 @models_app.command("list")
 def models_list(config: ConfigOption = None) -> None:
     """Show the model versions in the registry: tasks, aliases, held-out figures."""
+    from classifiers.model_registry import TASKS as MODEL_TASKS
     from classifiers.registry import bundled_models
 
     with user_errors():
@@ -512,7 +513,6 @@ def _figures(values: dict[str, object]) -> str:
 
 
 TaskOption = Annotated[str, typer.Option(help="sentiment, offensive or triage.")]
-MODEL_TASKS = ("sentiment", "offensive", "triage")
 
 
 @models_app.command("promote")

@@ -7,6 +7,7 @@ platform clients (`--help`, `queue list`) never waits for torch, tweepy or praw.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from monitor.logs import protect_settings
 from monitor.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from connectors.capabilities import PostsReplies
@@ -78,10 +81,17 @@ class Runtime:
     def draft_checker(self) -> DraftChecker:
         """The draft checker workflow operations run on every saved reply (loads the
         offensive-language model; a newly promoted champion from the next reply on)."""
+        from classifiers.model_registry import RegistryError
         from classifiers.registry import load_classifier
         from monitor.queue.drafts import DraftChecker
 
-        spec = self.serving.spec("offensive")
+        try:
+            spec = self.serving.spec("offensive")
+        except RegistryError:
+            if self._checker is None:
+                raise
+            log.exception("model registry unreadable, checking drafts with the loaded model")
+            return self._checker[1]
         if self._checker is None or self._checker[0] != spec:
             checker = DraftChecker(self.settings.brands, load_classifier(spec, "offensive"))
             self._checker = (spec, checker)
