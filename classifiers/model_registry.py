@@ -331,9 +331,10 @@ class Registry:
                 version=name,
                 replaced=None,
                 by=by,
-                reason=card.get("training_command"),
+                reason=None,
                 forced=False,
                 worse=[],
+                training_command=card.get("training_command"),
             )
         return self.version(name)
 
