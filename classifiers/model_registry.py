@@ -254,8 +254,8 @@ class Registry:
             current = self.aliases(task)
             if not current.previous:
                 raise RegistryError(
-                    f"no earlier {task} champion to roll back to "
-                    f"({current.champion} has been the champion from the start)"
+                    f"no earlier {task} champion to roll back to: {current.champion} is the "
+                    "first one recorded"
                 )
             target = current.previous[-1]
             load_version(self.version(target), task)
