@@ -143,6 +143,11 @@ def _load_e5(directory: Path, task: str) -> TextClassifier:
     return load_e5(directory, task)
 
 
+def bundled_models() -> dict[str, tuple[Path, str]]:
+    """Bundled name → (its directory, its task): the names a config may use."""
+    return _bundled()
+
+
 def _bundled() -> dict[str, tuple[Path, str]]:
     """Bundled name → (its directory, its task)."""
     names: dict[str, tuple[Path, str]] = {}

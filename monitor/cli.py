@@ -43,13 +43,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 queue_app = typer.Typer(help="Work with the escalation queue.", no_args_is_help=True)
-models_app = typer.Typer(help="Inspect the installed classifier models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The model registry: versions, champions, promotion and rollback.", no_args_is_help=True
+)
+labels_app = typer.Typer(help="Reviewer decisions as training data.", no_args_is_help=True)
 quarantine_app = typer.Typer(
     help="Fetched items that could not be stored: look at them, retry them after a fix.",
     no_args_is_help=True,
 )
 app.add_typer(queue_app, name="queue")
 app.add_typer(models_app, name="models")
+app.add_typer(labels_app, name="labels")
 app.add_typer(quarantine_app, name="quarantine")
 
 out = Console()
@@ -73,6 +77,7 @@ def user_errors() -> Iterator[None]:
     """Turn problems the user can fix into one clear line and exit code 2."""
     try:
         yield
+    # RegistryError and PseudonymError are ValueErrors
     except (ConfigError, StorageError, ModelLoadError, SourceError, ValueError, OSError) as exc:
         err.print(
             f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
@@ -305,18 +310,19 @@ def evaluate_command(
             raise ValueError(
                 f"--task must be one of {', '.join(TASK_LABELS)}, troll, spam, triage, not {task!r}"
             )
-        settings = Runtime.open(config).settings
+        runtime = Runtime.open(config)
+        settings, serving = runtime.settings, runtime.serving
         if task == "triage":
-            figures, version = Scorer.from_settings(settings).evaluate_triage(data, model)
+            figures, version = Scorer.from_settings(settings, serving).evaluate_triage(data, model)
         elif task == "spam":  # rules only: --model does not apply
             figures, version = evaluate_spam(read_spam_cases(data)), SPAM_RULES_VERSION
         elif task == "troll":
-            offensive = load_classifier(model or settings.classifiers.offensive, "offensive")
+            offensive = load_classifier(model or serving.spec("offensive"), "offensive")
             scorer = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
             figures = evaluate_trolls(scorer, read_troll_cases(data))
             version = scorer.model_version
         else:
-            classifier = load_classifier(model or getattr(settings.classifiers, task), task)
+            classifier = load_classifier(model or serving.spec(task), task)
             figures = evaluate(classifier, *read_labelled_tsv(data, task))
             version = classifier.model_version
     result = {"task": task, "data": str(data), "model_version": version, **figures}
@@ -346,6 +352,10 @@ def queue_list(
     action: Annotated[str | None, typer.Option(help="Only this triage action.")] = None,
     band: Annotated[Band | None, typer.Option(help="Only this priority band.")] = None,
     sla: Annotated[SlaState | None, typer.Option(help="Only items in this SLA state.")] = None,
+    recheck: Annotated[
+        bool,
+        typer.Option(help="Only items a rescore marked: the champion would not queue them now."),
+    ] = False,
     sort: Annotated[
         Sort, typer.Option(help="urgent: highest priority first; waiting: longest waiting first.")
     ] = Sort.URGENT,
@@ -355,7 +365,17 @@ def queue_list(
     from monitor.queue import QueueFilter, count_items, item_summary, list_items
 
     limit = limit or (None if as_json else TABLE_LIMIT)
-    query = QueueFilter(brand, platform, status, category, action, band=band, sla=sla, sort=sort)
+    query = QueueFilter(
+        brand,
+        platform,
+        status,
+        category,
+        action,
+        band=band,
+        sla=sla,
+        recheck="unflagged" if recheck else None,
+        sort=sort,
+    )
     with database_session(config) as session:
         listed = list_items(session, query, limit, offset)
         items = [item_summary(item, query.now) for item in listed]
@@ -450,19 +470,119 @@ def quarantine_retry(
 
 
 @models_app.command("list")
-def models_list() -> None:
-    """Show the bundled models with their versions and model-card figures."""
-    from classifiers.registry import list_models
+def models_list(config: ConfigOption = None) -> None:
+    """Show the model versions in the registry: tasks, aliases, held-out figures."""
+    from classifiers.model_registry import TASKS as MODEL_TASKS
+    from classifiers.registry import bundled_models
 
-    table = Table("name", "task", "model_version", "eval figures")
-    for info in list_models():
-        figures = "; ".join(
-            f"{name}: "
-            + ", ".join(f"{label} {f[key]:.3f}" for key, label in FIGURE_LABELS.items() if key in f)
-            for name, f in info.eval.items()
+    with user_errors():
+        runtime = Runtime.open(config)
+        registry, serving = runtime.serving.registry, runtime.serving
+        scan = registry.scan()
+        aliases = {task: registry.aliases(task) for task in MODEL_TASKS}
+    names: dict[str, list[str]] = {}
+    for name, (directory, _task) in bundled_models().items():
+        names.setdefault(directory.name, []).append(name)
+    for version in sorted(scan.versions.values(), key=lambda v: v.name):
+        origin = (
+            "bundled: " + ", ".join(names.get(version.bundled, [version.bundled]))
+            if version.bundled
+            else f"registered {version.card.get('date', '')}, parent {version.card.get('parent')}"
         )
-        table.add_row(info.name, info.task, info.model_version, figures)
-    out.print(table)
+        out.print(f"[bold]{version.name}[/]  ({escape(origin)})", highlight=False, soft_wrap=True)
+        for task in version.tasks:
+            serves = [
+                alias
+                for alias in ("champion", "challenger")
+                if getattr(aliases[task], alias) == version.name
+            ]
+            out.print(f"  {task}" + (f"  [green]{', '.join(serves)}[/]" if serves else ""))
+            for dataset, values in version.metrics(task).items():
+                line = f"    {dataset}: {_figures(values)}"
+                out.print(escape(line), highlight=False, soft_wrap=True)
+    written = "" if registry.root.exists() else " (nothing promoted yet: bundled defaults)"
+    out.print(f"Registry: {registry.root}{written}", highlight=False)
+    for task in MODEL_TASKS:
+        if not serving.follows_registry(task):
+            out.print(
+                f"[classifiers] {task} = {serving.configured[task]!r} pins its model: "
+                'the champion serves only with "champion".',
+                highlight=False,
+            )
+    for problem in scan.problems:
+        err.print(f"[bold red]broken version:[/] {escape(problem)}", highlight=False)
+
+
+def _figures(values: dict[str, object]) -> str:
+    return ", ".join(
+        f"{label} {values[key]:.3f}"
+        for key, label in FIGURE_LABELS.items()
+        if isinstance(values.get(key), int | float)
+    )
+
+
+TaskOption = Annotated[str, typer.Option(help="sentiment, offensive or triage.")]
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="The model_version to serve.")],
+    task: TaskOption,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if worse on a held-out set (needs --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why; kept in the history.")] = None,
+    challenger: Annotated[
+        bool, typer.Option(help="Make it the challenger instead (no figures compared).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Make a version the task's champion, unless its held-out figures are worse."""
+    with user_errors():
+        runtime = Runtime.open(config)
+        worse = runtime.serving.registry.promote(
+            version,
+            task,
+            runtime.settings.models.promote_tolerance,
+            force=force,
+            reason=reason,
+            alias="challenger" if challenger else "champion",
+        )
+    alias = "challenger" if challenger else "champion"
+    out.print(f"{version} is now the {task} {alias}.", highlight=False)
+    if worse:
+        out.print(
+            "Forced despite: " + "; ".join(map(str, worse)) + f" (reason: {reason})",
+            highlight=False,
+        )
+
+
+@models_app.command("rollback")
+def models_rollback(
+    task: TaskOption,
+    reason: Annotated[str | None, typer.Option(help="Why; kept in the history.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Make the previous champion the task's champion again."""
+    with user_errors():
+        runtime = Runtime.open(config)
+        replaced = runtime.serving.registry.aliases(task).champion
+        restored = runtime.serving.registry.rollback(task, reason=reason)
+    out.print(f"{restored} is the {task} champion again (was {replaced}).", highlight=False)
+
+
+@models_app.command("history")
+def models_history(
+    task: Annotated[str | None, typer.Option(help="Only this task.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show every registration, promotion and rollback: who, when, why."""
+    with user_errors():
+        entries = Runtime.open(config).serving.registry.history(task)
+    for entry in entries:
+        sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    if not entries:
+        err.print("No promotions or rollbacks yet.")
 
 
 FIGURE_LABELS = {
@@ -474,6 +594,95 @@ FIGURE_LABELS = {
     "threat_recall": "threat recall",
 }
 """The model-card figures `models list` shows, in this order."""
+
+
+SinceOption = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="From this day (UTC) on, e.g. 2026-11-01."
+    ),
+]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+@labels_app.command("export")
+def labels_export(
+    out_path: Annotated[
+        Path, typer.Option("--out", dir_okay=False, help="The JSONL file to write.")
+    ],
+    since: SinceOption = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="Only decisions for this model: sentiment, offensive, troll, triage."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the team's decisions with post text and pseudonyms as JSON lines (docs/labels.md)."""
+    from monitor.labels_export import export_labels
+    from monitor.pseudonyms import Pseudonymiser
+
+    with user_errors(), Runtime.open(config) as runtime:
+        salt_env = runtime.settings.labels.salt_env
+        pseudonyms = Pseudonymiser.from_environment(salt_env, os.environ)
+        with runtime.database.transaction() as session:
+            count = export_labels(session, out_path, pseudonyms, _utc(since), task)
+    if count == 0:
+        out.print(f"No reviewer decisions to export: wrote an empty {out_path}.", highlight=False)
+    else:
+        out.print(f"Wrote {count} reviewer decisions to {out_path}.", highlight=False)
+
+
+@app.command()
+def rescore(
+    since: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Posts written from this day (UTC) on, e.g. 2026-11-01.",
+        ),
+    ],
+    status: Annotated[
+        str, typer.Option(help="open (every item not closed), all, or one queue status.")
+    ] = "open",
+    config: ConfigOption = None,
+) -> None:
+    """Judge queued posts again with the champion models and record what changed; items the
+    new models would not queue are marked for a second look (queue list --recheck)."""
+    from monitor.rescore import OPEN, rescore
+
+    with user_errors(), Runtime.open(config) as runtime:
+        statuses = (
+            OPEN
+            if status == "open"
+            else frozenset(QueueStatus)
+            if status == "all"
+            else {QueueStatus(status)}
+        )
+        pipeline = runtime.pipeline
+        report = rescore(runtime.database, pipeline.judge, pipeline.clock, _utc(since), statuses)
+    for change in report.changes:
+        before, after = change.before, change.after
+        what = "NO LONGER FLAGGED, marked for review" if change.unflagged else "changed"
+        out.print(
+            f"item {change.item_id}: {what}: priority {before.get('priority')} → "
+            f"{after['priority']}, category {_label(before.get('category'))} → "
+            f"{_label(after['category'])}",
+            highlight=False,
+        )
+    out.print(
+        f"Rescored {report.checked} items: {len(report.changes)} changed, "
+        f"{len(report.unflagged)} no longer flagged (marked: queue list --recheck)"
+        + (f", {len(report.skipped)} skipped (changed meanwhile)" if report.skipped else "")
+        + ".",
+        highlight=False,
+    )
+
+
+def _label(value: object) -> str:
+    return str(value.get("label")) if isinstance(value, dict) else "–"
 
 
 @app.command()
@@ -798,7 +1007,7 @@ def check_reply_command(
             guidance = item_guidance(
                 session, queued, settings.brands, saved.body if saved else None, max_chars
             )
-        offensive = load_classifier(settings.classifiers.offensive, "offensive")
+        offensive = load_classifier(runtime.serving.spec("offensive"), "offensive")
     findings = check_reply(text, guidance.context, offensive)
     if guidance.category_assumed:
         err.print(

@@ -64,7 +64,8 @@ def register_secrets(*values: str) -> None:
 
 def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
     """Register the credentials the config names (every source's `*_env` variable, the SMTP
-    password), its DB password and the alerts' chat webhook (its path is the secret)."""
+    password), its DB password, the alerts' chat webhook (its path is the secret) and the
+    labels export's salt."""
     credentials = [
         environ.get(variable, "").strip()  # as the connectors read it
         for _, source in settings.sources
@@ -75,7 +76,8 @@ def protect_settings(settings: Settings, environ: Mapping[str, str]) -> None:
     credentials += [environ.get(mail.smtp_password_env, "")] if mail.smtp_user_env else []
     passwords = [unquote(m["password"]) for m in _URL_PASSWORD.finditer(settings.storage.url)]
     webhook = [settings.alerts.webhook_url] if settings.alerts.webhook_url else []
-    register_secrets(*credentials, *passwords, *webhook)
+    salt = environ.get(settings.labels.salt_env, "").strip()  # the pseudonyms' secret
+    register_secrets(*credentials, *passwords, *webhook, salt)
 
 
 def redact(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -71,10 +71,15 @@ class Pipeline:
         """Set to end polls after their current page (a clean shutdown)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database) -> Pipeline:
+    def from_settings(
+        cls, settings: Settings, db: Database, judge: Judge | None = None
+    ) -> Pipeline:
+        """`judge`: one the process already has (the runtime's), else one loaded here."""
         if not settings.brands:
             log.warning("no [[brands]] configured: no post will match or be queued")
-        return cls(db, Judge.from_settings(settings), SlaClock(settings.sla), settings.alerts)
+        return cls(
+            db, judge or Judge.from_settings(settings), SlaClock(settings.sla), settings.alerts
+        )
 
     def poll(self, connector: Connector) -> PollReport:
         """Fetch everything new from one source; a failing source never raises."""
@@ -145,13 +150,13 @@ class Pipeline:
         queued."""
         if not posts:
             return 0
-        subjects = [_subject(post) for post in posts]
-        judgements = self.judge.judge(subjects, _stored_history(session, posts))
+        subjects = [subject_of(post) for post in posts]
+        judgements = self.judge.judge(subjects, stored_history(session, posts))
         flagging = self.judge.flagging
         for post, judged in zip(posts, judgements, strict=True):
             post.matched_brands = judged.match.brands
             post.matched_keywords = judged.match.keywords
-            session.add_all(_score_rows(post, judged))
+            session.add_all(score_rows(post, judged))
             verdict = VerdictRecord(post=post, **trace(judged, flagging))
             session.add(verdict)
             # the author writing again in a closed conversation reopens its item instead of
@@ -163,14 +168,14 @@ class Pipeline:
         return sum(judged.verdict.flagged for judged in judgements)
 
 
-def _subject(post: PostRecord) -> Subject:
+def subject_of(post: PostRecord) -> Subject:
     signals = author_signals(post.author)
     return Subject(
         post.text or "", post.created_at, signals, post.author_id, engagement(post.metrics)
     )
 
 
-def _stored_history(session: Session, posts: list[PostRecord]) -> AuthorHistory:
+def stored_history(session: Session, posts: list[PostRecord]) -> AuthorHistory:
     """The stored posts of these posts' authors from the week before the oldest of them."""
     history = AuthorHistory()
     authors = {post.author_id for post in posts if post.author_id is not None}
@@ -197,12 +202,23 @@ def _past(post: PostRecord) -> PastPost:
     return PastPost(post.text or "", post.created_at, tuple(post.matched_brands), hostile)
 
 
-def _score_rows(post: PostRecord, judged: Judgement) -> list[Score]:
-    return [
-        _score_row(post, "sentiment", judged.sentiment),
-        _score_row(post, "offensive", judged.offensive),
-        _troll_row(post, judged.troll),
-    ]
+def score_rows(
+    post: PostRecord, judged: Judgement, known: Collection[tuple[str, str]] = ()
+) -> list[Score]:
+    """The judged post's score rows, but for the (task, model_version) pairs in `known`: a
+    model version scores a post once (`rufwacht rescore` judges stored posts again)."""
+    rows = {
+        "sentiment": (
+            judged.sentiment.model_version,
+            lambda: _score_row(post, "sentiment", judged.sentiment),
+        ),
+        "offensive": (
+            judged.offensive.model_version,
+            lambda: _score_row(post, "offensive", judged.offensive),
+        ),
+        "troll": (judged.troll.model_version, lambda: _troll_row(post, judged.troll)),
+    }
+    return [row() for task, (version, row) in rows.items() if (task, version) not in known]
 
 
 def _score_row(post: PostRecord, task: str, prediction: Prediction) -> Score:

@@ -7,6 +7,7 @@ platform clients (`--help`, `queue list`) never waits for torch, tweepy or praw.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cached_property
 from pathlib import Path
@@ -16,9 +17,12 @@ from typing import TYPE_CHECKING
 from monitor.logs import protect_settings
 from monitor.settings import Settings, load_settings
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from connectors.capabilities import PostsReplies
     from monitor.alerts.outbox import Outbox
+    from monitor.champions import ServingModels
     from monitor.judging import Judge
     from monitor.pipeline import Pipeline
     from monitor.queue.drafts import DraftChecker
@@ -32,6 +36,7 @@ class Runtime:
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         """`database`: one opened elsewhere (a test's), instead of the configured one."""
         self.settings = settings
+        self._checker: tuple[str, DraftChecker] | None = None
         if database is not None:
             self.__dict__["database"] = database
 
@@ -53,27 +58,45 @@ class Runtime:
         return db
 
     @cached_property
+    def serving(self) -> ServingModels:
+        """Which model serves each task, following the model registry's champions."""
+        from monitor.champions import ServingModels
+
+        return ServingModels.from_settings(self.settings)
+
+    @cached_property
     def judge(self) -> Judge:
-        """The matcher, models and thresholds (loads the models)."""
+        """The matcher, models and thresholds (loads the models; switches to a newly
+        promoted champion at its next call)."""
         from monitor.judging import Judge
 
-        return Judge.from_settings(self.settings)
+        return Judge.from_settings(self.settings, self.serving)
 
     @cached_property
     def pipeline(self) -> Pipeline:
         from monitor.pipeline import Pipeline
 
-        return Pipeline.from_settings(self.settings, self.database)
+        return Pipeline.from_settings(self.settings, self.database, self.judge)
 
-    @cached_property
+    @property
     def draft_checker(self) -> DraftChecker:
         """The draft checker workflow operations run on every saved reply (loads the
-        offensive-language model)."""
+        offensive-language model; a newly promoted champion from the next reply on)."""
+        from classifiers.model_registry import RegistryError
         from classifiers.registry import load_classifier
         from monitor.queue.drafts import DraftChecker
 
-        offensive = load_classifier(self.settings.classifiers.offensive, "offensive")
-        return DraftChecker(self.settings.brands, offensive)
+        try:
+            spec = self.serving.spec("offensive")
+        except RegistryError:
+            if self._checker is None:
+                raise
+            log.exception("model registry unreadable, checking drafts with the loaded model")
+            return self._checker[1]
+        if self._checker is None or self._checker[0] != spec:
+            checker = DraftChecker(self.settings.brands, load_classifier(spec, "offensive"))
+            self._checker = (spec, checker)
+        return self._checker[1]
 
     def source_plan(self) -> SourcePlan:
         """The enabled sources that can run, with their schedule, and those that cannot."""

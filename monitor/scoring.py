@@ -12,7 +12,11 @@ from classifiers.base import Prediction, TextClassifier
 from classifiers.registry import load_classifier
 from classifiers.triage import BUNDLED_DIR, TriageModel, TriageSignals, gather_signals
 from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, TrollScorer
+from monitor.champions import ServingModels
 from monitor.settings import Settings
+
+BUNDLED_TRIAGE = "triage"
+"""The triage spec naming the bundled model (`[classifiers] triage`)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ def author_signals(author: AuthorLike | None) -> AuthorSignals:
     )
 
 
+def load_triage(spec: str) -> TriageModel:
+    """The triage model a spec names: the bundled one, or a triage model directory."""
+    return TriageModel.load(BUNDLED_DIR if spec == BUNDLED_TRIAGE else Path(spec))
+
+
 class Scorer:
     """The models one process uses, loaded once."""
 
@@ -57,12 +66,25 @@ class Scorer:
         self.batch_size = batch_size
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Scorer:
-        """Load the configured models; raises `ModelLoadError` naming a bad spec."""
-        sentiment = load_classifier(settings.classifiers.sentiment, "sentiment")
-        offensive = load_classifier(settings.classifiers.offensive, "offensive")
-        troll = TrollScorer(offensive, threshold=settings.flagging.troll_threshold)
-        return cls(sentiment, offensive, troll, settings.classifiers.batch_size)
+    def from_settings(cls, settings: Settings, serving: ServingModels | None = None) -> Scorer:
+        """Load the configured models (a `champion` through the registry); raises
+        `ModelLoadError` naming a bad spec, `RegistryError` for a broken registry."""
+        serving = serving or ServingModels.from_settings(settings)
+        return cls.load(
+            serving.spec("sentiment"),
+            serving.spec("offensive"),
+            settings.flagging.troll_threshold,
+            settings.classifiers.batch_size,
+        )
+
+    @classmethod
+    def load(
+        cls, sentiment: str, offensive: str, troll_threshold: float, batch_size: int
+    ) -> Scorer:
+        """The models these specs name (each loaded once per process)."""
+        offensive_model = load_classifier(offensive, "offensive")
+        troll = TrollScorer(offensive_model, threshold=troll_threshold)
+        return cls(load_classifier(sentiment, "sentiment"), offensive_model, troll, batch_size)
 
     def judge(self, texts: Sequence[str]) -> list[TextJudgement]:
         judgements: list[TextJudgement] = []

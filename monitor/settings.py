@@ -97,10 +97,13 @@ class KeywordSettings(_Section):
 
 
 class ClassifierSettings(_Section):
-    """Which model serves each task: a bundled name, a local directory or a hub id."""
+    """Which model serves each task: "champion" (the model registry's, `monitor.champions`),
+    a bundled name, a local directory or a hub id."""
 
-    sentiment: str = "e5-sentiment"
-    offensive: str = "e5-offensive"
+    sentiment: str = "champion"
+    offensive: str = "champion"
+    triage: str = "champion"
+    """"champion", "triage" (the bundled model) or a triage model directory."""
     batch_size: int = Field(default=256, ge=1, le=4096)
 
 
@@ -353,6 +356,22 @@ class AlertSettings(_Section):
         return self.brand_recipients.get(brand, self.recipients)
 
 
+class LabelSettings(_Section):
+    """`rufwacht labels export`: authors and reviewers are exported as salted pseudonyms."""
+
+    salt_env: str = "RUFWACHT_LABELS_SALT"
+    """The environment variable holding the secret salt (`monitor.pseudonyms`)."""
+
+
+class ModelSettings(_Section):
+    """The model registry (`classifiers.model_registry`): versions, champions, promotion."""
+
+    registry: str = "models"
+    """Its folder; a relative path is relative to the config file's folder (the data folder)."""
+    promote_tolerance: float = Field(default=0.005, ge=0, le=1)
+    """How much worse than the champion a candidate may be on any held-out figure."""
+
+
 # One `[sources.NAME]` table per registered source type: registering a source adds its key.
 SourcesSettings: type[_Section] = create_model(
     "SourcesSettings",
@@ -392,6 +411,9 @@ class Settings(BaseSettings):
                     f"(configured: {', '.join(known) or 'none'})"
                 )
         return self
+
+    labels: LabelSettings = Field(default_factory=LabelSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -481,11 +503,14 @@ def _validate(data: dict[str, Any], origin: str, folder: Path) -> Settings:
     if isinstance(storage, dict) and isinstance(storage.get("url"), str):
         data = {**data, "storage": {**storage, "url": sqlite_path_in(storage["url"], folder)}}
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except SettingsError as exc:  # an environment value that is not valid JSON
         raise ConfigError(_unparsable_environment(exc)) from exc
     except ValidationError as exc:
         raise ConfigError("\n".join(_problem(err, origin) for err in exc.errors())) from exc
+    # after validation, so that a registry named by an environment variable is placed alike
+    settings.models.registry = str(folder / Path(settings.models.registry).expanduser())
+    return settings
 
 
 def _problem(err: ErrorDetails, origin: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 from classifiers.base import TextClassifier
 from classifiers.evaluation import evaluate, read_labelled_tsv
 from classifiers.registry import load_classifier
+from monitor.champions import ServingModels
 from monitor.settings import default_settings
 
 CHECK_SET = Path(__file__).parent / "data" / "sentiment_contrast_check.tsv"
@@ -32,7 +33,10 @@ NOT_COMPLAINTS = [
 
 @pytest.fixture(scope="module")
 def sentiment() -> TextClassifier:
-    return load_classifier(default_settings().classifiers.sentiment, "sentiment")
+    """The model a fresh install judges with: the registry's first sentiment champion."""
+    return load_classifier(
+        ServingModels.from_settings(default_settings()).spec("sentiment"), "sentiment"
+    )
 
 
 def test_irony_and_negated_praise_are_complaints(sentiment: TextClassifier) -> None:

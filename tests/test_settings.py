@@ -61,6 +61,8 @@ def test_an_omitted_key_means_the_value_the_example_shows(tmp_path: Path, omitte
             continue
         if path == ("storage", "url"):  # the example's relative file lies beside the config
             shown = f"sqlite:///{tmp_path / 'rufwacht.db'}"
+        if path == ("models", "registry"):  # so is the model registry
+            shown = str(tmp_path / "models")
         assert at(dumped, path) == shown, ".".join(path)
 
 
@@ -161,3 +163,14 @@ def test_a_bad_workflow_setting_is_named(
     assert result.exit_code == 2
     [line] = result.output.splitlines()
     assert f"rufwacht.toml: {named}: " in line
+
+
+def test_the_model_registry_lies_beside_the_config_unless_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_toml(tmp_path / "rufwacht.toml", {"models": {"registry": "data/models"}})
+    assert load_settings(config).models.registry == str(tmp_path / "data" / "models")
+    monkeypatch.setenv("RUFWACHT_MODELS__REGISTRY", "elsewhere")
+    assert load_settings(config).models.registry == str(tmp_path / "elsewhere")
+    monkeypatch.setenv("RUFWACHT_MODELS__REGISTRY", "/srv/rufwacht/models")
+    assert load_settings(config).models.registry == "/srv/rufwacht/models"

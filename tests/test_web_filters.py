@@ -31,7 +31,12 @@ ITEMS: dict[str, dict[str, Any]] = {
         "hours": (1, 20),  # waiting 1 h, due in 20 h: ok
         "assignee": "jana",
     },
-    "Bahn bald fällig": {"platform": "reddit", "priority": 40, "hours": (20, 1)},
+    "Bahn bald fällig": {
+        "platform": "reddit",
+        "priority": 40,
+        "hours": (20, 1),
+        "recheck": "unflagged",  # a rescore found the champion would not queue it
+    },
     "Bahn überfällig": {
         "priority": 10,
         "category": "troll",
@@ -61,7 +66,9 @@ def build(db: Database) -> None:
                 platform=spec.get("platform", "twitter"),
             )
             assignee = people.get(spec.get("assignee", ""))
-            fields = {k: spec[k] for k in ("priority", "category", "action") if k in spec}
+            fields = {
+                k: spec[k] for k in ("priority", "category", "action", "recheck") if k in spec
+            }
             session.add(
                 factories.queue_item(
                     post,
@@ -112,6 +119,7 @@ def page_texts(client: TestClient, **query: str) -> list[str]:
         ({"sla": "near"}, ["Bahn bald fällig"]),
         ({"sla": "overdue"}, ["Bahn überfällig"]),
         ({"sla": "ok"}, ["Krise bei DHL", "Telekom hakt"]),
+        ({"recheck": "unflagged"}, ["Bahn bald fällig"]),
         ({"assignee": "me"}, ["Krise bei DHL"]),
         ({"assignee": "tom"}, ["Telekom hakt"]),
         ({"assignee": "none"}, ["Bahn bald fällig", "Bahn überfällig"]),
@@ -297,3 +305,13 @@ def test_members_start_and_end_their_shift_in_ui_and_api(
     assert response.status_code == 200 and response.json()["on_shift"] is False
     assert not on_shift(db, "jana")
     assert shift_entries(db) == [("jana", "shift_start"), ("jana", "shift_end")]
+
+
+def test_an_item_a_rescore_marked_says_so_in_the_queue(
+    web_client: TestClient, db: Database
+) -> None:
+    build(db)
+    log_in(web_client, "jana")
+    html = web_client.get("/").text
+    assert html.count('class="recheck"') == 1
+    assert 'title="Modell würde nicht mehr melden">neu prüfen</span>' in html

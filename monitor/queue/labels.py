@@ -21,6 +21,7 @@ from monitor.storage.models import QueueItem, ReviewLabel, UserRecord
 class LabelTask(StrEnum):
     CATEGORY = "category"
     SENTIMENT = "sentiment"
+    OFFENSIVE = "offensive"
     TROLL = "troll"
     FALSE_POSITIVE = "false_positive"
     """Whether the post should have been flagged at all."""
@@ -29,6 +30,7 @@ class LabelTask(StrEnum):
 CHOICES: dict[LabelTask, tuple[str, ...]] = {
     LabelTask.CATEGORY: CATEGORIES,
     LabelTask.SENTIMENT: ("negative", "neutral", "positive"),
+    LabelTask.OFFENSIVE: ("offensive", "other"),
     LabelTask.TROLL: ("troll", "not_troll"),
     LabelTask.FALSE_POSITIVE: ("false_positive", "relevant"),
 }
@@ -38,7 +40,7 @@ def model_said(item: QueueItem, task: LabelTask) -> tuple[str | None, str | None
     """The model's label and version for `task` on the item's post (None where none ran)."""
     post = item.post
     verdict = post.verdict
-    if task in (LabelTask.SENTIMENT, LabelTask.TROLL):
+    if task in (LabelTask.SENTIMENT, LabelTask.OFFENSIVE, LabelTask.TROLL):
         score = next((s for s in reversed(post.scores) if s.task == task.value), None)
         return (score.label, score.model_version) if score else (None, None)
     triage_version = verdict.models.get("triage") if verdict else None

@@ -33,6 +33,7 @@ def item_summary(item: QueueItem, now: datetime | None = None) -> dict[str, obje
         "due_at": item.due_at.isoformat(),
         "sla": state_of(item, now or datetime.now(UTC)).value,
         "sla_breached_at": item.sla_breached_at.isoformat() if item.sla_breached_at else None,
+        "recheck": item.recheck,
     }
 
 

@@ -41,6 +41,8 @@ class QueueFilter:
     """Only items nobody is assigned to (`assignee_id` names one person instead)."""
     band: Band | None = None
     sla: SlaState | None = None
+    recheck: str | None = None
+    """Only items marked for a second look for this reason (`monitor.rescore.UNFLAGGED`)."""
     visible_brands: Collection[str] | None = None
     sort: Sort = Sort.URGENT
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -62,6 +64,7 @@ class QueueFilter:
             QueueItem.category: self.category,
             QueueItem.action: self.action,
             QueueItem.assignee_id: self.assignee_id,
+            QueueItem.recheck: self.recheck,
         }
         where = [column == value for column, value in equal.items() if value is not None]
         if self.unassigned:

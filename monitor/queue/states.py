@@ -44,6 +44,13 @@ LABELS: dict[QueueStatus, str] = {
 }
 
 
+class Recheck(StrEnum):
+    """Why an item is marked for a second look (`QueueItem.recheck`), whatever its status."""
+
+    UNFLAGGED = "unflagged"
+    """`rufwacht rescore`: the champion model would no longer queue the post."""
+
+
 class EscalationTeam(StrEnum):
     LEGAL = "legal"
     PR = "pr"

@@ -196,6 +196,9 @@ class QueueItem(Base):
     assigned_at: Mapped[datetime | None]
     escalated_to: Mapped[str | None] = mapped_column(String(16))
     """The `EscalationTeam` an escalated item went to."""
+    recheck: Mapped[str | None] = mapped_column(String(32))
+    """Why a person should look at the item again: "unflagged" when `rufwacht rescore` found
+    that the champion model would no longer queue it (`monitor.rescore`); None otherwise."""
 
     post: Mapped[PostRecord] = relationship(back_populates="queue_item")
     assignee: Mapped[UserRecord | None] = relationship()
@@ -428,7 +431,7 @@ class ReviewLabel(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewer_name: Mapped[str] = mapped_column(String(64))
     task: Mapped[str] = mapped_column(String(32))
-    """category, sentiment, troll or false_positive."""
+    """category, sentiment, offensive, troll or false_positive."""
     model_label: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[str | None] = mapped_column(String(200))

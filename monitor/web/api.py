@@ -238,7 +238,8 @@ def transition(
     "/items/{item_id:int}/labels", response_model=LabelOut, status_code=201, responses=ITEM_WRITE
 )
 def label(item_id: ItemId, body: LabelIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
-    """Confirm or correct what the models said (category, sentiment, troll, false positive)."""
+    """Confirm or correct what the models said (category, sentiment, offensive, troll, false
+    positive)."""
     item = visible_item(session, user, item_id)
     entry = add_label(session, user, item, body.task, body.label)
     return {

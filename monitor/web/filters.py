@@ -14,9 +14,13 @@ from monitor.access.users import find_user
 from monitor.queue import QueueFilter, QueueStatus, Sort
 from monitor.queue.priority import Band
 from monitor.queue.sla import SlaState
+from monitor.queue.states import Recheck
 from monitor.storage.models import UserRecord
 
-FIELDS = ("brand", "platform", "status", "category", "action", "band", "sla", "assignee", "sort")
+FIELDS = (
+    *("brand", "platform", "status", "category", "action", "band", "sla", "recheck"),
+    *("assignee", "sort"),
+)
 """The filter's parameter names, in the order the filter bar shows them."""
 ME, NOBODY = "me", "none"
 """`assignee` values besides a user's name: the caller, and items nobody is assigned to."""
@@ -29,6 +33,7 @@ LABELS = {
     "action": "Aktion",
     "band": "Priorität",
     "sla": "SLA",
+    "recheck": "Neu prüfen",
     "assignee": "Bearbeitung",
     "sort": "Sortierung",
 }
@@ -38,6 +43,7 @@ CHOICES: dict[str, frozenset[str]] = {
     "action": frozenset(ACTION_NAMES),
     "band": frozenset(Band),
     "sla": frozenset(SlaState),
+    "recheck": frozenset(Recheck),
     "sort": frozenset(Sort),
 }
 """The values a parameter with a fixed set of them accepts."""

@@ -36,6 +36,7 @@ AUDIT_ACTIONS = {
     "reopen_new_post": "wieder geöffnet (neuer Beitrag)",
     "deleted_upstream": "auf der Plattform gelöscht",
     "label": "Bewertung",
+    "rescore": "neu bewertet",
     "shift_start": "Schicht begonnen",
     "shift_end": "Schicht beendet",
 }
@@ -43,12 +44,15 @@ SEVERITY_NAMES = {"block": "Blockiert", "warn": "Hinweis"}
 REVIEW_TASKS = {
     "category": "Kategorie",
     "sentiment": "Stimmung",
+    "offensive": "Beleidigung",
     "troll": "Troll",
     "false_positive": "Fehlalarm",
 }
 PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
 BAND_NAMES = {"critical": "kritisch", "high": "hoch", "normal": "normal", "low": "niedrig"}
 SLA_NAMES = {"ok": "im Plan", "near": "bald fällig", "overdue": "überfällig"}
+RECHECK_NAMES = {"unflagged": "Modell würde nicht mehr melden"}  # by `Recheck` value
+"""Why an item is marked for a second look (`QueueItem.recheck`)."""
 SORT_NAMES = {"urgent": "dringendste zuerst", "waiting": "am längsten wartend"}
 ROLE_NAMES = {"agent": "Agent", "approver": "Freigabe", "lead": "Leitung", "admin": "Admin"}
 TASK_NAMES = {"sentiment": "Stimmung", "offensive": "Beleidigung", "troll": "Troll"}
@@ -133,6 +137,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "audit_action": _named(AUDIT_ACTIONS),
     "severity_name": _named(SEVERITY_NAMES),
     "review_task": _named(REVIEW_TASKS),
+    "recheck_name": _named(RECHECK_NAMES),
     "excerpt": excerpt,
     "web_link": web_link,
 }

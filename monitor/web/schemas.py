@@ -66,6 +66,10 @@ class ItemOut(BaseModel):
     due_at: datetime = Field(description="The SLA deadline.")
     sla: SlaState = Field(description="Where the item stands against its deadline now.")
     sla_breached_at: datetime | None = Field(description="When the deadline was missed, once.")
+    recheck: Literal["unflagged"] | None = Field(
+        description="Marked for a second look: `unflagged` when `rufwacht rescore` found that "
+        "the champion model would no longer queue the post."
+    )
     version: int = Field(description="Send it back with every change (optimistic locking).")
     assignee: str | None = Field(description="The name of the user working on the item.")
 
@@ -221,6 +225,9 @@ class FilterIn(RequestBody):
     )
     band: Band | None = Field(default=None, description="Priority band.")
     sla: SlaState | None = Field(default=None, description="Only waiting items are near/overdue.")
+    recheck: Literal["unflagged"] | None = Field(
+        default=None, description="Only items a rescore marked for a second look."
+    )
     assignee: str | None = Field(
         default=None,
         min_length=1,

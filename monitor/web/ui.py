@@ -43,6 +43,7 @@ from monitor.web.filters import FIELDS, LABELS, FilterError, chosen, parse_filte
 from monitor.web.formatting import (
     BAND_NAMES,
     PLATFORM_NAMES,
+    RECHECK_NAMES,
     SLA_NAMES,
     SORT_NAMES,
     STATUS_NAMES,
@@ -199,6 +200,7 @@ FILTER_CHOICES = {
     "action": ACTION_NAMES,
     "band": BAND_NAMES,
     "sla": SLA_NAMES,
+    "recheck": RECHECK_NAMES,
 }
 """The filter bar's select boxes with a fixed set of values, by parameter, with German names."""
 
