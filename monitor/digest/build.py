@@ -14,7 +14,6 @@ the queue has no date filter, so a link shows the brand's items of every day).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import statistics
 from collections import Counter, defaultdict
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from classifiers.base import SENTIMENT_LABELS
 from classifiers.personal_data import GERMAN_NAMES, find_personal_data
 from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES, TEAM_NAMES
+from monitor.pseudonyms import Pseudonymiser
 from monitor.queue.sla import WAITING
 from monitor.queue.states import QueueStatus
 from monitor.settings import WebSettings
@@ -668,8 +668,7 @@ def pseudonym_salt(session: Session) -> str:
 
 def pseudonymise(salt: str, platform: str, key: str) -> str:
     """A stable, unguessable name for an account: its handle never appears in a mail."""
-    digest = hashlib.sha256(f"{salt}\x00{platform}\x00{key}".encode()).hexdigest()
-    return f"Konto {digest[:8]}"
+    return f"Konto {Pseudonymiser(salt).author(platform, key)[2:10]}"
 
 
 def _escalations(
