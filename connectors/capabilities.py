@@ -14,6 +14,8 @@ LOOKUP_BATCH = 100
 """Both X's tweet lookup and Reddit's /api/info take at most 100 ids per request."""
 REPLY_LIMITS: dict[str, int] = {"twitter": 280, "reddit": 10_000}
 """The longest reply, in characters, each platform accepts."""
+PLATFORM_NAMES: dict[str, str] = {"twitter": "X", "reddit": "Reddit"}
+"""What each platform calls itself: the name the team sees in the UI, mails and chat."""
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from connectors.capabilities import PLATFORM_NAMES
 from monitor.alerts.queries import kind_name, title
 from monitor.alerts.records import MEASURE_NAMES, AlertKind
 from monitor.settings import Settings
@@ -40,6 +41,7 @@ def view(alert: AlertRecord, settings: Settings) -> dict[str, Any]:
     ]
     tests = details.get("tests", {})
     return {
+        "platform_names": PLATFORM_NAMES,
         "alert": alert,
         "title": title(alert),
         "kind": kind_name(alert.kind),

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from connectors.capabilities import PLATFORM_NAMES
 from monitor.digest import charts
 from monitor.digest.build import SENTIMENT_NAMES, BrandDigest, Comparison, Digest
 
-PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 MONTHS = (
     *("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli"),

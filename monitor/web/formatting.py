@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifiers.triage import ACTION_NAMES, CATEGORY_NAMES, TEAM_NAMES
+from connectors.capabilities import PLATFORM_NAMES
 from monitor.queue.sla import WAITING, SlaState, state_of
 from monitor.queue.states import QueueStatus
 from monitor.storage.models import QueueItem
@@ -48,7 +49,6 @@ REVIEW_TASKS = {
     "troll": "Troll",
     "false_positive": "Fehlalarm",
 }
-PLATFORM_NAMES = {"twitter": "X", "reddit": "Reddit"}
 BAND_NAMES = {"critical": "kritisch", "high": "hoch", "normal": "normal", "low": "niedrig"}
 SLA_NAMES = {"ok": "im Plan", "near": "bald fällig", "overdue": "überfällig"}
 RECHECK_NAMES = {"unflagged": "Modell würde nicht mehr melden"}  # by `Recheck` value
