@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -233,6 +233,14 @@ class FilterIn(RequestBody):
         min_length=1,
         max_length=64,
         description="`me`, `none` (nobody assigned) or a user's name.",
+    )
+    von: date | None = Field(
+        default=None,
+        description="Only posts published on or after this local day (the digest's time zone).",
+    )
+    bis: date | None = Field(
+        default=None,
+        description="Only posts published on or before this local day (the digest's time zone).",
     )
     sort: Sort = Field(default=Sort.URGENT, description="Most urgent or longest waiting first.")
 
