@@ -360,6 +360,16 @@ def test_bulk_by_filter_in_the_api_never_touches_other_brands(
     assert after["Telekom hakt"] == QueueStatus.ASSIGNED
 
 
+def test_bulk_by_filter_in_the_api_takes_the_days(web_client: TestClient, db: Database) -> None:
+    build_days(db)
+    filter_ = {"von": "2026-12-01", "bis": "2026-12-01"}
+    body = {"action": "resolve", "comment": "erledigt", "filter": filter_}
+    response = web_client.post("/api/v1/items/bulk", json=body, headers=api_token(db, "jana"))
+    assert response.status_code == 200, response.text
+    resolved = {text for text, status in statuses(db).items() if status == QueueStatus.RESOLVED}
+    assert resolved == {"Bahn Dienstag Mitternacht", "DHL Dienstag abends"}
+
+
 def test_bulk_in_the_api_takes_either_ids_or_a_filter(web_client: TestClient, db: Database) -> None:
     build(db)
     headers = api_token(db, "jana")

@@ -57,7 +57,7 @@ CHOICES: dict[str, frozenset[str]] = {
 DAYS = ("von", "bis")
 """Local calendar days (`JJJJ-MM-TT`, both inclusive) of the post's publication, in the
 digest's time zone: `von=2026-12-01&bis=2026-12-01` lists what the digest counted that day."""
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class FilterError(ValueError):
