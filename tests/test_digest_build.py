@@ -60,6 +60,7 @@ def test_mentions_and_flagged_against_the_day_before_and_the_week(db: Database) 
     assert by_platform["reddit"].flagged.count == 1
     assert by_platform["reddit"].mentions.link == (
         "https://rufwacht.example.org/?brand=Deutsche+Bahn&platform=reddit"
+        "&von=2026-11-23&bis=2026-11-23"
     )
     hourly = dict(bahn.hourly)
     assert len(bahn.hourly) == 24
@@ -116,7 +117,9 @@ def test_categories_actions_and_top_posts_with_personal_data_hidden(db: Database
         ("complaint", "Beschwerde", 3),
         ("crisis", "Krise", 1),
     ]
-    assert bahn.categories[1].link.endswith("/?brand=Deutsche+Bahn&category=crisis")
+    assert bahn.categories[1].link.endswith(
+        "/?brand=Deutsche+Bahn&category=crisis&von=2026-11-23&bis=2026-11-23"
+    )
     assert {a.key: a.count for a in bahn.actions} == {"reply": 2, "escalate": 1, "reply_private": 1}
     assert [post.priority for post in bahn.top_posts] == [90, 80, 70, 55]
     private, iban = bahn.top_posts[1], bahn.top_posts[2]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -176,3 +178,35 @@ def test_queue_list_filters_on_category_sla_and_sorts_by_waiting(
     ]
     bad = CliRunner().invoke(app, ["queue", "list", "--sla", "late", "-c", str(config)])
     assert bad.exit_code == 2 and "'late' is not one of" in bad.output
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY_START = datetime(2026, 12, 1, tzinfo=BERLIN)
+"""Tuesday 1 December in Berlin: from 2026-11-30 23:00 to 2026-12-01 23:00 UTC."""
+PUBLISHED = {
+    "late-monday": DAY_START - timedelta(seconds=1),
+    "midnight": DAY_START,
+    "evening": DAY_START + timedelta(hours=23, minutes=59),
+    "wednesday": DAY_START + timedelta(days=1),
+}
+
+
+def test_a_period_lists_and_counts_the_posts_published_in_it(db: Database) -> None:
+    """Half-open at local midnight, by the post's publication (not when its clock started)."""
+    with db.transaction() as session:
+        for name, at in PUBLISHED.items():
+            brand = "Telekom" if name == "evening" else "DHL"
+            post = stored_post(platform_id=name, created_at=at)
+            session.add(queue_item(post, brand=brand, waiting_since=at - timedelta(hours=2)))
+    day = QueueFilter(since=DAY_START, until=DAY_START + timedelta(days=1), sort="waiting")  # type: ignore[arg-type]
+    assert names(db, day) == ["midnight", "evening"] and count(db, day) == 2
+    assert names(db, QueueFilter(since=DAY_START, sort="waiting")) == [  # type: ignore[arg-type]
+        "midnight",
+        "evening",
+        "wednesday",
+    ]
+    assert names(db, QueueFilter(until=DAY_START)) == ["late-monday"]
+    scoped = replace(day, visible_brands=["DHL"])
+    assert names(db, scoped) == ["midnight"] and count(db, scoped) == 1
+    with pytest.raises(ValueError, match="time zone"):
+        QueueFilter(since=datetime(2026, 12, 1))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -101,7 +102,7 @@ def api_texts(client: TestClient, headers: dict[str, str], **query: str) -> list
 def page_texts(client: TestClient, **query: str) -> list[str]:
     """The post texts the queue page lists, in its order."""
     html = client.get("/", params=query).text
-    shown = [text for text in ITEMS if f">{text}</a>" in html]
+    shown = [text for text in [*ITEMS, *PUBLISHED] if f">{text}</a>" in html]
     return sorted(shown, key=lambda text: html.index(f">{text}</a>"))
 
 
@@ -175,6 +176,9 @@ def test_near_and_overdue_rows_are_marked(web_client: TestClient, db: Database) 
         ({"assignee": "niemand-hier"}, "niemand-hier"),
         ({"sort": "random"}, "sort"),
         ({"stauts": "new"}, "stauts"),
+        ({"von": "2026-02-30"}, "von"),
+        ({"von": "0001-01-01"}, "von"),
+        ({"von": "2026-12-02", "bis": "2026-12-01"}, "liegt vor"),
     ],
 )
 def test_invalid_filters_are_refused_and_named(
@@ -194,6 +198,96 @@ def test_an_invalid_filter_on_the_page_is_a_german_message(
     response = web_client.get("/", params={"sla": "spät"})
     assert response.status_code == 400
     assert "Unbekannter Wert „spät“ für SLA" in response.text
+    assert "Keine Einträge" in response.text
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TUESDAY = datetime(2026, 12, 1, tzinfo=BERLIN)
+PUBLISHED = {
+    "Bahn Montag spät": ("Deutsche Bahn", TUESDAY - timedelta(minutes=1)),
+    "Bahn Dienstag Mitternacht": ("Deutsche Bahn", TUESDAY),
+    "DHL Dienstag abends": ("DHL", TUESDAY + timedelta(hours=23, minutes=59)),
+    "Bahn Mittwoch": ("Deutsche Bahn", TUESDAY + timedelta(days=1)),
+}
+"""Post text → brand and publication, around midnight in Berlin (the digest's time zone)."""
+
+
+def build_days(db: Database) -> None:
+    with db.transaction() as session:
+        add_user(session, "jana", Role.LEAD, WEB_PASSWORD)
+        for text, (brand, at) in PUBLISHED.items():
+            post = factories.stored_post(text, created_at=at, matched_brands=[brand])
+            session.add(factories.queue_item(post))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            {"von": "2026-12-01", "bis": "2026-12-01"},
+            ["Bahn Dienstag Mitternacht", "DHL Dienstag abends"],
+        ),
+        (
+            {"von": "2026-12-01"},
+            ["Bahn Dienstag Mitternacht", "DHL Dienstag abends", "Bahn Mittwoch"],
+        ),
+        ({"bis": "2026-11-30"}, ["Bahn Montag spät"]),
+        (
+            {"von": "2026-12-01", "bis": "2026-12-01", "brand": "Deutsche Bahn"},
+            ["Bahn Dienstag Mitternacht"],
+        ),
+    ],
+)
+def test_the_days_a_post_was_published_narrow_the_list_in_ui_and_api(
+    web_client: TestClient, db: Database, query: dict[str, str], expected: list[str]
+) -> None:
+    build_days(db)
+    log_in(web_client, "jana")
+    ordered = {**query, "sort": "waiting"}
+    assert api_texts(web_client, api_token(db, "jana"), **ordered) == expected
+    assert page_texts(web_client, **ordered) == expected
+    dhl = api_token(db, "dora", brands=["DHL"])
+    assert api_texts(web_client, dhl, **ordered) == [t for t in expected if t.startswith("DHL")]
+
+
+def test_the_day_filter_shows_in_the_form_and_can_be_removed(
+    web_client: TestClient, db: Database
+) -> None:
+    build_days(db)
+    log_in(web_client, "jana")
+    html = web_client.get("/", params={"brand": "DHL", "von": "2026-12-01"}).text
+    assert '<input type="date" name="von" value="2026-12-01"' in html
+    assert '<input type="date" name="bis" value=""' in html
+    assert "Veröffentlicht ab" in html and "Veröffentlicht bis" in html
+    [removed] = re.findall(
+        r'<a class="reset" href="([^"]*)" id="clear-days">Zeitraum entfernen', html
+    )
+    assert removed == "/?brand=DHL"
+    assert "Zeitraum entfernen" not in web_client.get("/", params={"brand": "DHL"}).text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            {"von": "gestern"},
+            "Ungültiges Datum „gestern“ für Veröffentlicht ab (von): bitte JJJJ-MM-TT.",
+        ),
+        ({"bis": "2026-12-32"}, "Ungültiges Datum „2026-12-32“ für Veröffentlicht bis (bis)"),
+        (
+            {"von": "2026-12-02", "bis": "2026-12-01"},
+            "„bis“ (2026-12-01) liegt vor „von“ (2026-12-02).",
+        ),
+    ],
+)
+def test_an_invalid_day_on_the_page_is_a_german_message(
+    web_client: TestClient, db: Database, query: dict[str, str], message: str
+) -> None:
+    build_days(db)
+    log_in(web_client, "jana")
+    response = web_client.get("/", params=query)
+    assert response.status_code == 400
+    assert message in response.text
     assert "Keine Einträge" in response.text
 
 
@@ -264,6 +358,16 @@ def test_bulk_by_filter_in_the_api_never_touches_other_brands(
     after = statuses(db)
     assert after["Krise bei DHL"] == QueueStatus.RESOLVED
     assert after["Telekom hakt"] == QueueStatus.ASSIGNED
+
+
+def test_bulk_by_filter_in_the_api_takes_the_days(web_client: TestClient, db: Database) -> None:
+    build_days(db)
+    filter_ = {"von": "2026-12-01", "bis": "2026-12-01"}
+    body = {"action": "resolve", "comment": "erledigt", "filter": filter_}
+    response = web_client.post("/api/v1/items/bulk", json=body, headers=api_token(db, "jana"))
+    assert response.status_code == 200, response.text
+    resolved = {text for text, status in statuses(db).items() if status == QueueStatus.RESOLVED}
+    assert resolved == {"Bahn Dienstag Mitternacht", "DHL Dienstag abends"}
 
 
 def test_bulk_in_the_api_takes_either_ids_or_a_filter(web_client: TestClient, db: Database) -> None:

@@ -8,8 +8,9 @@ sends: `monitor.digest.render` turns a `Digest` into a mail.
 
 A post counts for the brand its verdict names and for the local day it was posted on; "the
 day's items" are the queue items of those posts. Every figure carries a link into the web
-UI's queue, filtered by the parameters its queue page understands (`monitor/web/filters.py`;
-the queue has no date filter, so a link shows the brand's items of every day).
+UI's queue, filtered by the parameters its queue page understands (`monitor/web/filters.py`);
+a figure of the day's posts links to their day (`von`/`bis`, read in the digest's time zone
+as the period is), so the list behind it is the posts it counted that were queued.
 """
 
 from __future__ import annotations
@@ -261,12 +262,18 @@ class Digest:
 class Links:
     """Links into the web UI's queue and item pages (`[web] base_url`)."""
 
-    def __init__(self, web: WebSettings) -> None:
+    def __init__(self, web: WebSettings, day: date) -> None:
         self.web = web
+        self.day = day
 
     def queue(self, **filters: str | None) -> str:
+        """The queue as it stands (open items, SLA state, statuses), of every day."""
         chosen = {name: value for name, value in filters.items() if value}
         return self.web.link("/" + (f"?{urlencode(chosen)}" if chosen else ""))
+
+    def day_queue(self, **filters: str | None) -> str:
+        """The queue items of posts published on the digest's day: what its figures count."""
+        return self.queue(**filters, von=self.day.isoformat(), bis=self.day.isoformat())
 
     def item(self, item_id: int) -> str:
         return self.web.link(f"/items/{item_id}")
@@ -288,7 +295,7 @@ def build_digest(
     """The digest `name` over `brands` for `period`; `spikes` from the alerts (None: unknown).
 
     Open items are counted as they stand at `now` (the time of sending)."""
-    links = Links(web)
+    links = Links(web, period.day)
     now = now or datetime.now(UTC)
     days = _daily(session, brands, period)
     hourly = _hourly(session, brands, period)
@@ -389,7 +396,7 @@ class _Days:
             count=self._count(brand, platform, measure, 0),
             day_before=before[0],
             mean=sum(before) / MEAN_DAYS,
-            link=links.queue(brand=brand, platform=platform),
+            link=links.day_queue(brand=brand, platform=platform),
         )
 
     def sentiment(self, brand: str, period: Period) -> list[SentimentDay]:
@@ -478,7 +485,7 @@ def _labels(
                     key,
                     names.get(key, "ohne Einordnung"),
                     row.n,
-                    links.queue(brand=row.brand, **{kind: row.key}),
+                    links.day_queue(brand=row.brand, **{kind: row.key}),
                 )
             )
     return found
@@ -647,7 +654,7 @@ def _trolls(
     return {
         brand: Trolls(
             items=items.get(brand, 0),
-            link=links.queue(brand=brand, category="troll"),
+            link=links.day_queue(brand=brand, category="troll"),
             ignored=ignored.get(brand, 0),
             ignored_link=links.queue(brand=brand, status=QueueStatus.IGNORED_TROLL.value),
             accounts=accounts[brand],

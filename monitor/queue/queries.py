@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.queue.priority import Band, Sort, band_range
@@ -43,6 +43,10 @@ class QueueFilter:
     sla: SlaState | None = None
     recheck: str | None = None
     """Only items marked for a second look for this reason (`monitor.rescore.UNFLAGGED`)."""
+    since: datetime | None = None
+    until: datetime | None = None
+    """Only items of posts published in [since, until) (aware): the digest counts a post for
+    the day it was published, so its links list exactly the items behind a figure."""
     visible_brands: Collection[str] | None = None
     sort: Sort = Sort.URGENT
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -55,6 +59,9 @@ class QueueFilter:
             if (value := getattr(self, name)) is not None:
                 object.__setattr__(self, name, kind(value))
         object.__setattr__(self, "sort", Sort(self.sort))
+        for moment in (self.since, self.until):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"since/until need a time zone: {moment}")
 
     def conditions(self) -> list[ColumnElement[bool]]:
         equal = {
@@ -73,6 +80,8 @@ class QueueFilter:
             where.append(QueueItem.priority.between(*band_range(self.band)))
         if self.sla is not None:
             where.append(sla_condition(self.sla, self.now))
+        if self.since is not None or self.until is not None:
+            where.append(published_condition(self.since, self.until))
         if self.visible_brands is not None:
             brands = list(self.visible_brands)
             where.append(QueueItem.brand.in_(brands) if brands else false())
@@ -88,6 +97,15 @@ def sla_condition(state: SlaState, now: datetime) -> ColumnElement[bool]:
     if state is SlaState.NEAR:
         return waiting & (QueueItem.sla_near_at <= now) & (QueueItem.due_at > now)
     return ~waiting | (QueueItem.sla_near_at > now)
+
+
+def published_condition(since: datetime | None, until: datetime | None) -> ColumnElement[bool]:
+    """Items whose post was published in [since, until), as an EXISTS on the post: its time
+    is not copied onto the queue item, so this one filter is not read from the index alone."""
+    published = PostRecord.created_at
+    bounds = [published >= since] if since is not None else []
+    bounds += [published < until] if until is not None else []
+    return QueueItem.post.has(and_(*bounds))
 
 
 def list_items(

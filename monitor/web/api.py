@@ -21,7 +21,7 @@ from monitor.queue.assignment import set_shift
 from monitor.queue.audit import audit_trail
 from monitor.queue.labels import add_label
 from monitor.storage.models import DraftRecord, QueueItem, UserRecord
-from monitor.web.deps import MAX_ID, ApiUser, DbSession, ItemId, get_runtime
+from monitor.web.deps import MAX_ID, ApiUser, DbSession, FilterZone, ItemId, get_runtime
 from monitor.web.filters import FIELDS, parse_filter
 from monitor.web.schemas import (
     MAX_OFFSET,
@@ -155,11 +155,11 @@ router = APIRouter(
 
 @router.get("/items", response_model=ItemPageOut)
 def list_queue(
-    user: ApiUser, session: DbSession, query: Annotated[ItemQuery, Query()]
+    user: ApiUser, session: DbSession, zone: FilterZone, query: Annotated[ItemQuery, Query()]
 ) -> dict[str, Any]:
     """Queue items within the caller's brands that match the filters, most urgent (or
     longest waiting) first, one page at a time."""
-    chosen = parse_filter(session, user, query.model_dump(include=set(FIELDS)))
+    chosen = parse_filter(session, user, query.model_dump(include=set(FIELDS)), zone)
     page = queue_page(session, chosen, query.limit, query.offset)
     items = [item_row(item) for item in page.items]
     return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset}
@@ -265,10 +265,14 @@ def draft_history(item_id: ItemId, user: ApiUser, session: DbSession) -> list[di
 
 
 @router.post("/items/bulk", response_model=BulkOut, responses=documented(400, 403))
-def bulk_action(body: BulkIn, user: ApiUser, session: DbSession) -> dict[str, Any]:
+def bulk_action(
+    body: BulkIn, user: ApiUser, session: DbSession, zone: FilterZone
+) -> dict[str, Any]:
     """One action on the items named by `ids` or matching `filter`; each is checked and
     reported on its own (ids the caller cannot see are reported as not found)."""
-    selection = parse_filter(session, user, vars(body.filter)) if body.filter else body.ids or []
+    selection = (
+        parse_filter(session, user, vars(body.filter), zone) if body.filter else body.ids or []
+    )
     results = bulk_on(
         session, user, body.action, selection, body.versions, body.assignee, body.comment, body.team
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Form, HTTPException, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -32,6 +33,15 @@ class CsrfRejected(Exception):
 
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def filter_zone(request: Request) -> ZoneInfo:
+    """The zone the queue's day filters (`von`, `bis`) are read in: the digest's, so that a
+    digest's link lists the posts it counted for its day."""
+    return ZoneInfo(get_runtime(request).settings.digest.timezone)
+
+
+FilterZone = Annotated[ZoneInfo, Depends(filter_zone)]
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -4,8 +4,11 @@ the queue page, the API's `GET /items` and the filter of a bulk action all becom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +22,7 @@ from monitor.storage.models import UserRecord
 
 FIELDS = (
     *("brand", "platform", "status", "category", "action", "band", "sla", "recheck"),
-    *("assignee", "sort"),
+    *("assignee", "von", "bis", "sort"),
 )
 """The filter's parameter names, in the order the filter bar shows them."""
 ME, NOBODY = "me", "none"
@@ -35,6 +38,8 @@ LABELS = {
     "sla": "SLA",
     "recheck": "Neu prüfen",
     "assignee": "Bearbeitung",
+    "von": "Veröffentlicht ab",
+    "bis": "Veröffentlicht bis",
     "sort": "Sortierung",
 }
 CHOICES: dict[str, frozenset[str]] = {
@@ -49,11 +54,17 @@ CHOICES: dict[str, frozenset[str]] = {
 """The values a parameter with a fixed set of them accepts."""
 
 
+DAYS = ("von", "bis")
+"""Local calendar days (`JJJJ-MM-TT`, both inclusive) of the post's publication, in the
+digest's time zone: `von=2026-12-01&bis=2026-12-01` lists what the digest counted that day."""
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class FilterError(ValueError):
     """A filter value that means nothing; the message (German) names parameter and value."""
 
 
-def chosen(raw: Mapping[str, str | None]) -> dict[str, str]:
+def chosen(raw: Mapping[str, object]) -> dict[str, str]:
     """The filter parameters `raw` sets; an empty one (a form's "alle") sets nothing."""
     values = {name: str(raw.get(name) or "").strip() for name in FIELDS}
     return {name: value for name, value in values.items() if value}
@@ -64,13 +75,17 @@ def query_string(values: Mapping[str, str]) -> str:
     return urlencode(values)
 
 
-def parse_filter(session: Session, user: UserRecord, raw: Mapping[str, str | None]) -> QueueFilter:
-    """The filter `raw` names, within the user's brands; `FilterError` for a value that is not
-    one of its parameter's or a colleague nobody is called."""
+def parse_filter(
+    session: Session, user: UserRecord, raw: Mapping[str, object], zone: ZoneInfo
+) -> QueueFilter:
+    """The filter `raw` names, within the user's brands, its days read in `zone`;
+    `FilterError` for a value that is not one of its parameter's, a day that is not one or a
+    colleague nobody is called."""
     values = chosen(raw)
     for name, allowed in CHOICES.items():
         if name in values and values[name] not in allowed:
             raise FilterError(f"Unbekannter Wert „{values[name]}“ für {LABELS[name]} ({name}).")
+    since, until = published_between(values.pop("von", None), values.pop("bis", None), zone)
     assignee = values.pop("assignee", None)
     assignee_id = None
     if assignee == ME:
@@ -84,5 +99,35 @@ def parse_filter(session: Session, user: UserRecord, raw: Mapping[str, str | Non
         **values,  # type: ignore[arg-type]  # checked above; QueueFilter makes them enums
         assignee_id=assignee_id,
         unassigned=assignee == NOBODY,
+        since=since,
+        until=until,
         visible_brands=user.brands,
     )
+
+
+def published_between(
+    first: str | None, last: str | None, zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """The UTC bounds [since, until) of the local days `first` to `last` (both inclusive)."""
+    since = local_midnight(first, "von", zone)
+    until = local_midnight(last, "bis", zone, days_after=1)
+    if since is not None and until is not None and until <= since:
+        raise FilterError(f"„bis“ ({last}) liegt vor „von“ ({first}).")
+    return since, until
+
+
+def local_midnight(
+    value: str | None, name: str, zone: ZoneInfo, days_after: int = 0
+) -> datetime | None:
+    """The UTC moment the local day `value` (plus `days_after` days) begins in `zone`."""
+    if value is None:
+        return None
+    try:
+        if not ISO_DAY.fullmatch(value):
+            raise ValueError(value)
+        day = date.fromisoformat(value) + timedelta(days=days_after)
+        return datetime.combine(day, time(0), zone).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise FilterError(
+            f"Ungültiges Datum „{value}“ für {LABELS[name]} ({name}): bitte JJJJ-MM-TT."
+        ) from None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from classifiers.triage import ACTION_NAMES
 from monitor.access.roles import Role
@@ -18,6 +18,7 @@ from monitor.queue.labels import LabelTask
 from monitor.queue.priority import Band, Sort
 from monitor.queue.sla import SlaState
 from monitor.queue.states import EscalationTeam
+from monitor.web.filters import ISO_DAY
 from monitor.web.views import MAX_PAGE_SIZE, PAGE_SIZE
 
 MAX_TEXT = 10_000
@@ -27,6 +28,17 @@ MAX_OFFSET = 10**9
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A database id or version: positive and within a 32-bit column."""
+
+
+def iso_day(value: object) -> object:
+    """Only `JJJJ-MM-TT` (or a date): pydantic would also take a number as a Unix time."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("kein Tag im Format JJJJ-MM-TT")
+
+
+Day = Annotated[date, BeforeValidator(iso_day)]
+"""A local calendar day of the queue's day filters (`monitor.web.filters.DAYS`)."""
 Version = Field(
     ge=1, le=MAX_ID, description="The item's `version` as last read; a stale one gets 409."
 )
@@ -233,6 +245,14 @@ class FilterIn(RequestBody):
         min_length=1,
         max_length=64,
         description="`me`, `none` (nobody assigned) or a user's name.",
+    )
+    von: Day | None = Field(
+        default=None,
+        description="Only posts published on or after this day (inclusive; `[digest] timezone`).",
+    )
+    bis: Day | None = Field(
+        default=None,
+        description="Only posts published on or before this day (inclusive; `[digest] timezone`).",
     )
     sort: Sort = Field(default=Sort.URGENT, description="Most urgent or longest waiting first.")
 

@@ -34,12 +34,21 @@ from monitor.web.deps import (
     CheckedSession,
     CurrentUser,
     DbSession,
+    FilterZone,
     LoggedIn,
     MemberForm,
     get_runtime,
     set_session_cookie,
 )
-from monitor.web.filters import FIELDS, LABELS, FilterError, chosen, parse_filter, query_string
+from monitor.web.filters import (
+    DAYS,
+    FIELDS,
+    LABELS,
+    FilterError,
+    chosen,
+    parse_filter,
+    query_string,
+)
 from monitor.web.formatting import (
     BAND_NAMES,
     PLATFORM_NAMES,
@@ -211,6 +220,7 @@ def queue(
     session: DbSession,
     browser: LoggedIn,
     user: CurrentUser,
+    zone: FilterZone,
     page: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> Response:
     """The queue with the filters of the URL; a filter value that means nothing shows the
@@ -218,7 +228,7 @@ def queue(
     values = chosen(request.query_params)
     error = None
     try:
-        query = parse_filter(session, user, values)
+        query = parse_filter(session, user, values, zone)
         shown = queue_page(session, query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     except FilterError as exc:
         error, shown = str(exc), QueuePage([], 0, PAGE_SIZE, 0)
@@ -239,6 +249,9 @@ def queue(
         page_number=page,
         filters={name: values.get(name, "") for name in FIELDS},
         filter_query=query_string(values),
+        without_days=query_string({k: v for k, v in values.items() if k not in DAYS}),
+        days=DAYS,
+        zone=zone.key,
         labels=LABELS,
         choices=FILTER_CHOICES,
         sort_names=SORT_NAMES,
@@ -274,6 +287,7 @@ def bulk_action(
     request: Request,
     session: DbSession,
     browser: MemberForm,
+    zone: FilterZone,
     action: Annotated[str, Form(max_length=16)] = "",
     selected: Annotated[list[str], Form(max_length=MAX_PAGE_SIZE)] = [],  # noqa: B006
     scope: Annotated[str, Form(max_length=16)] = "",
@@ -294,7 +308,7 @@ def bulk_action(
     try:
         if scope == FILTER_SCOPE:
             values = chosen(request.query_params)
-            selection, versions = parse_filter(session, user, values), {}
+            selection, versions = parse_filter(session, user, values, zone), {}
             matches = count_items(session, selection)
             if confirmed != matches:
                 return render(

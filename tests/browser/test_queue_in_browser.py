@@ -53,3 +53,27 @@ def test_log_in_move_through_the_queue_and_open_an_item(
     assert browser.find_element(By.ID, "post-text").text == XSS_TEXT
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018
+
+
+DAY_ORDER = """return new Intl.DateTimeFormat(navigator.language)
+    .formatToParts(new Date(2030, 0, 31)).filter(p => p.type !== "literal").map(p => p.type);"""
+"""The order the browser's date field takes day, month and year in (its locale's)."""
+
+
+def test_filter_the_queue_by_a_day_with_the_keyboard(
+    browser: WebDriver, demo_site: DemoSite
+) -> None:
+    browser.get(demo_site.url + "/")
+    browser.find_element(By.ID, "username").send_keys("agent")
+    browser.find_element(By.ID, "password").send_keys(demo_site.passwords["agent"], Keys.ENTER)
+    assert browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
+    digits = {"day": "31", "month": "01", "year": "2030"}
+    since = browser.find_element(By.NAME, "von")
+    since.send_keys("".join(digits[part] for part in browser.execute_script(DAY_ORDER)))
+    since.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("von=2030-01-31"))
+    assert "Keine Einträge" in browser.find_element(By.CSS_SELECTOR, ".empty").text
+    assert browser.find_element(By.NAME, "von").get_attribute("value") == "2030-01-31"
+    browser.find_element(By.ID, "clear-days").click()
+    WebDriverWait(browser, 10).until(lambda d: "von=" not in d.current_url)
+    assert browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
