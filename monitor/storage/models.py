@@ -81,6 +81,7 @@ class PostRecord(Base):
         UniqueConstraint("platform", "platform_id", name="uq_posts_platform_id"),
         Index("ix_posts_author_created", "author_id", "created_at"),
         Index("ix_posts_source_checked", "source", "checked_at"),
+        Index("ix_posts_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

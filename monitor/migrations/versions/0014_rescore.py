@@ -1,7 +1,7 @@
 """rescore: queue items a newer model would not flag are marked for a second look
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-02
 
 `queue_items.recheck` says why a person should look at an item again ("unflagged": after
