@@ -141,7 +141,12 @@ def targets(cases: Sequence[TriageCase], head: str) -> tuple[np.ndarray, list[st
         pairs = [(i, c.category) for i, c in enumerate(cases)]
     elif head == "team":
         teams = enumerate(cases)
-        pairs = [(i, str(c.escalate_to)) for i, c in teams if c.category in CATEGORY_TEAMS]
+        # Team labels from the queue name a category only: no team to learn from.
+        pairs = [
+            (i, str(c.escalate_to))
+            for i, c in teams
+            if c.category in CATEGORY_TEAMS and c.escalate_to is not None
+        ]
     else:
         pairs = [
             (i, c.action)
@@ -195,7 +200,11 @@ def fit_words(counts: sp.csr_matrix, labels: Sequence[str], c: float) -> NgramHe
 
 
 def fit_model(
-    inputs: Inputs, rows: np.ndarray, settings: dict[str, Setting], words: WordsSetting
+    inputs: Inputs,
+    rows: np.ndarray,
+    settings: dict[str, Setting],
+    words: WordsSetting,
+    version: str = VERSION,
 ) -> TriageModel:
     """All heads on the given rows; embeddings are looked up, not recomputed."""
     heads = {}
@@ -206,7 +215,7 @@ def fit_model(
     words_head = fit_words(inputs.counts[rows], categories, words.c)
     lookup = {s.text: e for s, e in zip(inputs.signals, inputs.embeddings, strict=True)}
     embed = lambda texts: np.stack([lookup[t] for t in texts])  # noqa: E731
-    return TriageModel(heads, words_head, words.weight, embed, VERSION)
+    return TriageModel(heads, words_head, words.weight, embed, version)
 
 
 def out_of_writer(
@@ -299,10 +308,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a held-out check set, measured once for the model card (repeatable)",
     )
     args = parser.parse_args(argv)
+    config = train(args.out, args.check)
+    print(json.dumps(config["eval"], indent=1))
+
+
+def training_rows(path: Path = TRAIN_FILE) -> tuple[list[TriageCase], list[str]]:
+    """The labelled posts and who wrote each (`triage-a-0001`: writer a)."""
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return read_triage_cases(path), [str(row["id"]).split("-")[1] for row in lines]
+
+
+def train(
+    out: Path,
+    checks: Sequence[Path] = (),
+    rows: tuple[Sequence[TriageCase], Sequence[str]] | None = None,
+    version: str = VERSION,
+    check_limit: int | None = None,
+) -> dict[str, Any]:
+    """Choose every setting out of writer, refit on all rows, save the bundle in `out`,
+    measure it once on each check set (its first `check_limit` posts), write the card;
+    the config. `rows`: cases and writers (default `training_rows()`); a notebook adds
+    the team's labelled posts as one more writer."""
     began = time.perf_counter()
-    lines = [json.loads(line) for line in TRAIN_FILE.read_text("utf-8").splitlines() if line]
-    writers = [str(row["id"]).split("-")[1] for row in lines]  # triage-a-0001: writer a
-    inputs = build_inputs(read_triage_cases(TRAIN_FILE), writers)
+    cases, writers = rows if rows is not None else training_rows()
+    inputs = build_inputs(cases, writers)
     chosen, tables = {}, {}
     for head in HEADS:
         chosen[head], tables[head] = choose(inputs, head)
@@ -310,29 +339,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     words, tables["words"] = choose_words(inputs, chosen["category"])
     print(f"words: {words}", flush=True)
     held_out = out_of_writer(inputs, chosen, words)
-    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words)
+    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words, version)
     config = {
         "format": FORMAT,
-        "model_version": VERSION,
+        "model_version": version,
         "encoder": ENCODER,
         "encoder_version": load_classifier(ENCODER, "sentiment").model_version,
         "signal_features": list(SIGNAL_FEATURES),
         "words": {"featuriser": asdict(WORDS_FEATURISER), "weight": words.weight},
         "seed": SEED,
         "settings": {**{h: vars(s) for h, s in chosen.items()}, "words": vars(words)},
-        "eval": {"out_of_writer": _headline(held_out["all"])},
+        "eval": {"out_of_writer": headline(held_out["all"])},
     }
-    save_bundle(model, args.out, config)
-    checks = {path: measure_check(args.out, path) for path in args.check}
-    for path, figures in checks.items():
-        config["eval"][f"check {path.name}"] = _headline(figures)
-    save_bundle(model, args.out, config)
-    card = model_card(config, tables, held_out, checks, time.perf_counter() - began)
-    (args.out / CARD_FILE).write_text(card, "utf-8")
-    print(json.dumps(config["eval"], indent=1))
+    save_bundle(model, out, config)
+    measured = {path: measure_check(out, path, check_limit) for path in checks}
+    for path, figures in measured.items():
+        config["eval"][f"check {path.name}"] = headline(figures)
+    save_bundle(model, out, config)
+    card = model_card(config, tables, held_out, measured, time.perf_counter() - began)
+    (out / CARD_FILE).write_text(card, "utf-8")
+    return config
 
 
-def _headline(figures: dict[str, Any]) -> dict[str, Any]:
+def headline(figures: dict[str, Any]) -> dict[str, Any]:
     """The acceptance figures, for config.json and `rufwacht models list`."""
     per = figures["per_category"]
     return {
@@ -344,9 +373,10 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure_check(directory: Path, path: Path) -> dict[str, Any]:
-    """The saved bundle on the check set, with signals computed as the product does."""
-    cases = read_triage_cases(path)
+def measure_check(directory: Path, path: Path, limit: int | None = None) -> dict[str, Any]:
+    """The saved bundle on the check set (its first `limit` posts), with signals computed as
+    the product does."""
+    cases = read_triage_cases(path)[:limit]
     model = TriageModel.load(directory)
     return evaluate_triage(cases, model.triage(case_signals(cases)))
 
