@@ -44,6 +44,7 @@ from classifiers.triage import (
     WORDS_PARAMS,
     LinearSoftmax,
     NgramHead,
+    Triage,
     TriageModel,
     TriageSignals,
     gather_signals,
@@ -374,11 +375,15 @@ def headline(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_check(directory: Path, path: Path, limit: int | None = None) -> dict[str, Any]:
-    """The saved bundle on the check set (its first `limit` posts), with signals computed as
-    the product does."""
+    """The saved bundle on the check set (its first `limit` posts)."""
     cases = read_triage_cases(path)[:limit]
-    model = TriageModel.load(directory)
-    return evaluate_triage(cases, model.triage(case_signals(cases)))
+    return evaluate_triage(cases, triage_cases(directory, cases))
+
+
+def triage_cases(directory: Path, cases: Sequence[TriageCase]) -> list[Triage]:
+    """The saved bundle's triage of labelled posts, with signals computed as the product
+    does."""
+    return TriageModel.load(directory).triage(case_signals(cases))
 
 
 def model_card(
