@@ -9,15 +9,17 @@ Deleted posts count in volumes (they were seen) but their text is never read.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.pseudonyms import Pseudonymiser
+from monitor.pseudonyms import PseudonymError, Pseudonymiser
 from monitor.storage.models import AuthorRecord, PostRecord, QueueItem, Score, VerdictRecord
 
 if TYPE_CHECKING:
@@ -170,3 +172,50 @@ def stacked_days_figure(
     figure.autofmt_xdate()
     figure.tight_layout()
     return figure
+
+
+# --- parameters and tables
+
+
+def period_start(since: str | None, days: int, now: datetime | None = None) -> datetime:
+    """The first moment counted: the UTC day `since` (YYYY-MM-DD), else `days` days ago."""
+    if since:
+        return datetime.fromisoformat(since).replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+def pseudonymiser(environ: Mapping[str, str], variable: str) -> tuple[Pseudonymiser, str]:
+    """The labels salt's pseudonymiser, else one under a one-off random salt; and which."""
+    try:
+        return Pseudonymiser.from_environment(variable, environ), f"salted with ${variable}"
+    except PseudonymError:
+        one_off = secrets.token_hex(32)
+        return Pseudonymiser(
+            one_off
+        ), f"${variable} not set: a one-off salt, valid in this run only"
+
+
+def keys_of(days: dict[date, Counter[str]]) -> tuple[str, ...]:
+    """Every key counted on any day, sorted (the platforms of a volume series)."""
+    return tuple(sorted({k for counts in days.values() for k in counts}))
+
+
+def share_table(days: dict[date, Counter[str]], keys: tuple[str, ...] = SENTIMENTS) -> str:
+    """Markdown: per day the count and the share of each key."""
+    lines = ["| day | posts | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for day, counts in days.items():
+        total = sum(counts.values()) or 1
+        shares = " | ".join(f"{counts.get(k, 0) / total:.0%}" for k in keys)
+        lines.append(f"| {day:%Y-%m-%d} | {sum(counts.values())} | {shares} |")
+    return "\n".join(lines)
+
+
+def authors_table(authors: list[AuthorActivity]) -> str:
+    lines = ["| author (pseudonym) | platform | posts | queued |", "|---|---|---|---|"]
+    lines += [f"| {a.pseudonym} | {a.platform} | {a.posts} | {a.queued} |" for a in authors]
+    return "\n".join(lines) if authors else "No posts in this period."
+
+
+def version_labels(versions: Counter[tuple[str, str]]) -> Counter[str]:
+    """`task: model_version` → count, for a bar chart."""
+    return Counter({f"{task}: {version}": n for (task, version), n in versions.items()})

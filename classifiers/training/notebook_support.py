@@ -132,10 +132,19 @@ def team_triage_cases(
     rows = team_rows(labels, ["category"]).get("category", [])
     rows = [(text, label) for text, label in rows if key(text) not in exclude]
     train, heldout = split_team(rows, seed=seed)
-    return [_team_case(*row) for row in train], [_team_case(*row) for row in heldout]
+    return [team_case(*row) for row in train], [team_case(*row) for row in heldout]
 
 
-def _team_case(text: str, category: str) -> TriageCase:
+def team_trolls(
+    labels: Path | str | None, exclude: Set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """The team's troll yes/no decisions (`troll`/`not_troll`), texts in `exclude` dropped;
+    measured only (the troll score is a rule, triage learns trolls from categories)."""
+    rows = team_rows(labels, ["troll"]).get("troll", [])
+    return [(text, label) for text, label in rows if key(text) not in exclude]
+
+
+def team_case(text: str, category: str) -> TriageCase:
     return TriageCase(
         text=text,
         author=AuthorSignals(None, None, None),
