@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def seed(db: Database) -> None:
 def workspace(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A seeded database, its exported labels, an empty registry and an output folder."""
     folder = Path(os.environ.get("NOTEBOOKS_OUT") or tmp_path_factory.mktemp("notebooks"))
+    for earlier in ("models", "work", "figures"):  # a scratch folder reused: start afresh
+        shutil.rmtree(folder / earlier, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     url = migrated_sqlite_url(sqlite_template, tmp_path_factory.mktemp("db"))
     db = Database(url)
