@@ -666,6 +666,18 @@ def _reproduce(config: dict[str, Any]) -> str:
     return ", then ".join(commands)
 
 
+def _smoke_note(run: dict[str, Any]) -> list[str]:
+    """A capped run's card says so above its figures."""
+    if not run.get("max_steps") and not run.get("eval_limit"):
+        return []
+    return [
+        f"**A smoke run:** at most {run.get('max_steps') or 'all'} training steps, the first "
+        f"{run.get('eval_limit') or 'all'} rows of each held-out file measured. Not for "
+        "promotion.",
+        "",
+    ]
+
+
 def model_card(config: dict[str, Any]) -> str:
     """MODEL_CARD.md from the saved config, so the card shows exactly the measured figures."""
     hyper, choice = config["hyperparameters"], config["quantisation_choice"]
@@ -831,6 +843,7 @@ def model_card(config: dict[str, Any]) -> str:
         f"({config['quantisation']}); posts/s is that task alone, batches of 256 (speed of "
         "both tasks together: see Speed below).",
         "",
+        *_smoke_note(config.get("run", {})),
     ]
     for task, spec in config["tasks"].items():
         for name, result in spec["eval"].items():
