@@ -65,7 +65,6 @@ def execute(
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
     )
-    os.environ.setdefault("MPLBACKEND", "Agg")
     client = NotebookClient(
         notebook,
         timeout=timeout,

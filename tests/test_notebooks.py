@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,8 +78,16 @@ def seed(db: Database) -> None:
                 add_label(session, agent, item, "offensive", "offensive" if n == 4 else "other")
 
 
+@dataclass(frozen=True)
+class Workspace:
+    folder: Path
+    labels: Path
+    registry: Path
+    db_url: str
+
+
 @pytest.fixture(scope="module")
-def workspace(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def workspace(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """A seeded database, its exported labels, an empty registry and an output folder."""
     folder = Path(os.environ.get("NOTEBOOKS_OUT") or tmp_path_factory.mktemp("notebooks"))
     for earlier in ("models", "work", "figures"):  # a scratch folder reused: start afresh
@@ -93,12 +102,12 @@ def workspace(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
     db.dispose()
     registry = folder / "models"
     registry.mkdir(exist_ok=True)
-    return {"folder": folder, "labels": labels, "registry": registry, "db_url": Path(url)}
+    return Workspace(folder, labels, registry, url)
 
 
-def run(workspace: dict[str, Path], name: str, **parameters: object) -> Path:
+def run(workspace: Workspace, name: str, **parameters: object) -> Path:
     """Execute `notebooks/NAME.ipynb` into the output folder; its figures folder."""
-    folder = workspace["folder"]
+    folder = workspace.folder
     figures = folder / "figures" / name
     execute(
         NOTEBOOKS / f"{name}.ipynb",
@@ -109,21 +118,21 @@ def run(workspace: dict[str, Path], name: str, **parameters: object) -> Path:
     return figures
 
 
-def retraining(workspace: dict[str, Path]) -> dict[str, object]:
+def retraining(workspace: Workspace) -> dict[str, object]:
     return {
         "SAMPLE": SAMPLE,
-        "LABELS": str(workspace["labels"]),
-        "REGISTRY": str(workspace["registry"]),
-        "WORK_DIR": str(workspace["folder"] / "work"),
+        "LABELS": str(workspace.labels),
+        "REGISTRY": str(workspace.registry),
+        "WORK_DIR": str(workspace.folder / "work"),
     }
 
 
-def new_version(workspace: dict[str, Path], stem: str) -> dict:
+def new_version(workspace: Workspace, stem: str) -> dict:
     """The card of the one version the notebook registered under `stem`."""
-    names = [n for n in Registry(workspace["registry"]).versions() if n.startswith(f"{stem}-")]
+    names = [n for n in Registry(workspace.registry).versions() if n.startswith(f"{stem}-")]
     made = [n for n in names if n.endswith(f"-sample{SAMPLE}")]
     assert len(made) == 1, names
-    card_path = workspace["registry"] / "versions" / made[0] / "card.json"
+    card_path = workspace.registry / "versions" / made[0] / "card.json"
     return json.loads(card_path.read_text("utf-8"))
 
 
@@ -143,12 +152,10 @@ def test_notebooks_in_git_carry_no_outputs() -> None:
 
 
 def test_explore_draws_every_figure_and_shows_no_handle(
-    workspace: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUFWACHT_LABELS_SALT", SALT)
-    figures = run(
-        workspace, "explore_mentions", DATABASE_URL=str(workspace["db_url"]), SINCE="2026-11-01"
-    )
+    figures = run(workspace, "explore_mentions", DATABASE_URL=workspace.db_url, SINCE="2026-11-01")
     assert {p.name for p in figures.glob("*.png")} == {
         "volume.png",
         "brands.png",
@@ -157,18 +164,19 @@ def test_explore_draws_every_figure_and_shows_no_handle(
         "keywords.png",
         "model_versions.png",
     }
-    shown = (workspace["folder"] / "explore_mentions.ipynb").read_text("utf-8")
+    shown = (workspace.folder / "explore_mentions.ipynb").read_text("utf-8")
     assert HANDLE not in shown
+    assert shown.count('"image/png"') == 6  # every chart shown in the notebook itself
     assert Pseudonymiser(SALT).author("twitter", "4711") in shown  # the loud author, first
     assert "40 posts on 4 days" in shown
 
 
 def test_retrain_triage_registers_a_version_comparable_with_the_champion(
-    workspace: dict[str, Path],
+    workspace: Workspace,
 ) -> None:
     figures = run(workspace, "retrain_triage", **retraining(workspace))
     card = new_version(workspace, "triage")
-    champion = Registry(workspace["registry"]).champion("triage")
+    champion = Registry(workspace.registry).champion("triage")
     assert card["parent"] == champion.name
     metrics = card["metrics"]["triage"]
     assert set(champion.metrics("triage")) <= set(metrics)  # every set the champion has
@@ -180,22 +188,22 @@ def test_retrain_triage_registers_a_version_comparable_with_the_champion(
     assert any(p.name.startswith("reliability-triage-") for p in figures.glob("*.png"))
 
 
-def test_train_ngram_registers_both_tasks(workspace: dict[str, Path]) -> None:
+def test_train_ngram_registers_both_tasks(workspace: Workspace) -> None:
     run(workspace, "train_ngram", **retraining(workspace))
     for task, stem in (("sentiment", "ngram-sentiment"), ("offensive", "ngram-offensive")):
         card = new_version(workspace, stem)
         metrics = card["metrics"][task]
-        champion = Registry(workspace["registry"]).champion(task)
+        champion = Registry(workspace.registry).champion(task)
         shared = set(metrics) & set(champion.metrics(task))
         assert shared and all("macro_f1" in metrics[name] for name in shared)
         assert metrics[TEAM_HELDOUT_SET]["n"] > 0
         assert card["data"]["team_labels"] > 0
 
 
-def test_retrain_sentiment_registers_both_heads(workspace: dict[str, Path]) -> None:
+def test_retrain_sentiment_registers_both_heads(workspace: Workspace) -> None:
     figures = run(workspace, "retrain_sentiment", **retraining(workspace), THREADS=2)
     card = new_version(workspace, "e5-multitask")
-    registry = Registry(workspace["registry"])
+    registry = Registry(workspace.registry)
     assert card["tasks"] == ["sentiment", "offensive"]
     assert card["parent"] == registry.champion("sentiment").name
     for task in ("sentiment", "offensive"):

@@ -73,6 +73,21 @@ WORDS_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass(frozen=True)
+class Grid:
+    """The settings tried out of writer; the defaults made the bundle."""
+
+    cs: tuple[float, ...] = CS
+    embedding_weights: tuple[float, ...] = EMBEDDING_WEIGHTS
+    threat_weights: tuple[float, ...] = THREAT_WEIGHTS
+    words_cs: tuple[float, ...] = WORDS_CS
+    words_weights: tuple[float, ...] = WORDS_WEIGHTS
+
+
+SMOKE_GRID = Grid((0.3, 1.0), (0.5, 1.0), (2.0,), (10.0,), (0.0, 0.5))
+"""A notebook's smoke run (`SAMPLE=200`): every stage once, in seconds instead of minutes."""
+
+
+@dataclass(frozen=True)
 class Setting:
     c: float
     embedding_weight: float
@@ -237,13 +252,16 @@ def out_of_writer(
     return figures
 
 
-def choose(inputs: Inputs, head: str) -> tuple[Setting, list[dict[str, Any]]]:
+def choose(
+    inputs: Inputs, head: str, grid: Grid | None = None
+) -> tuple[Setting, list[dict[str, Any]]]:
     """The setting with the best out-of-writer score for one head (macro-F1, or accuracy)."""
     index, labels = targets(inputs.cases, head)
     x, y = inputs.features[index], np.array(labels)
     table = []
-    threat_weights = THREAT_WEIGHTS if head == "category" else (1.0,)
-    for c, w, t in product(CS, EMBEDDING_WEIGHTS, threat_weights):
+    grid = grid or Grid()
+    threat_weights = grid.threat_weights if head == "category" else (1.0,)
+    for c, w, t in product(grid.cs, grid.embedding_weights, threat_weights):
         setting = Setting(c, w, t)
         said = np.empty(len(y), dtype=object)
         for train, test in writer_folds(inputs.writers[index]):
@@ -254,7 +272,9 @@ def choose(inputs: Inputs, head: str) -> tuple[Setting, list[dict[str, Any]]]:
     return Setting(best["c"], best["embedding_weight"], best["threat_weight"]), table
 
 
-def choose_words(inputs: Inputs, category: Setting) -> tuple[WordsSetting, list[dict[str, Any]]]:
+def choose_words(
+    inputs: Inputs, category: Setting, grid: Grid | None = None
+) -> tuple[WordsSetting, list[dict[str, Any]]]:
     """The n-gram head's regularisation and share, by out-of-writer category macro-F1 of the
     mixed probabilities (the feature head fixed at its chosen setting)."""
     y = np.array([c.category for c in inputs.cases])
@@ -264,13 +284,14 @@ def choose_words(inputs: Inputs, category: Setting) -> tuple[WordsSetting, list[
         features_proba[test] = head.proba(inputs.features[test])
     labels = np.array(head.labels)
     table = []
-    for c in WORDS_CS:
+    grid = grid or Grid()
+    for c in grid.words_cs:
         words_proba = np.zeros_like(features_proba)
         for train, test in inputs.folds():
             words_proba[test] = fit_words(inputs.counts[train], y[train], c).proba_counts(
                 inputs.counts[test]
             )
-        for weight in WORDS_WEIGHTS:
+        for weight in grid.words_weights:
             mixed = (1 - weight) * features_proba + weight * words_proba
             said = labels[mixed.argmax(axis=1)]
             table.append({"c": c, "weight": weight, "score": _score("category", y, said)})
@@ -325,6 +346,7 @@ def train(
     rows: tuple[Sequence[TriageCase], Sequence[str]] | None = None,
     version: str = VERSION,
     check_limit: int | None = None,
+    grid: Grid | None = None,
 ) -> dict[str, Any]:
     """Choose every setting out of writer, refit on all rows, save the bundle in `out`,
     measure it once on each check set (its first `check_limit` posts), write the card;
@@ -335,9 +357,9 @@ def train(
     inputs = build_inputs(cases, writers)
     chosen, tables = {}, {}
     for head in HEADS:
-        chosen[head], tables[head] = choose(inputs, head)
+        chosen[head], tables[head] = choose(inputs, head, grid)
         print(f"{head}: {chosen[head]}", flush=True)
-    words, tables["words"] = choose_words(inputs, chosen["category"])
+    words, tables["words"] = choose_words(inputs, chosen["category"], grid)
     print(f"words: {words}", flush=True)
     held_out = out_of_writer(inputs, chosen, words)
     model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words, version)
