@@ -143,3 +143,21 @@ def test_parameters_are_injected_after_the_parameters_cell_and_outputs_found() -
     assert dirty(book) == ["cell 3 has outputs", "cell 3 has an execution count"]
     assert dirty(clean(book)) == []
     assert np.isclose(parameter_value("0.5"), 0.5)
+
+
+def test_team_slice_figures_count_only_the_categories_it_has() -> None:
+    from classifiers.evaluation import evaluate_triage
+    from classifiers.triage import ActionDecision, CategoryDecision, Triage
+
+    def said(label: str) -> Triage:
+        return Triage(
+            CategoryDecision(label, 0.9, []), ActionDecision("none", None, 0.9, []), "t-1"
+        )
+
+    cases = [nb.team_case("Wann fährt der Zug?", "question"), nb.team_case("Mist!", "complaint")]
+    figures = evaluate_triage(cases, [said("question"), said("question")])
+    assert nb.category_headline(figures) == {
+        "n": 2,
+        "category_accuracy": 0.5,
+        "category_macro_f1": 0.3333,  # question 2/3, complaint 0; absent categories not counted
+    }

@@ -471,15 +471,23 @@ def triage_answers(cases: Sequence[TriageCase], triages: Sequence[Any]) -> Answe
 
 
 def category_headline(figures: Mapping[str, Any]) -> dict[str, Any]:
-    """Card figures of a set labelled with categories only (team decisions): no action."""
+    """Card figures of a set labelled with categories only (the team's decisions): no action
+    accuracy, and on a small slice only what it can show: macro-F1 over the categories that
+    occur in it (as truth or answer), troll F1 and threat recall only where there are some."""
     per = figures["per_category"]
-    return {
+    matrix = np.array(figures["confusion_matrix"]["rows"])
+    labels = figures["confusion_matrix"]["labels"]
+    present = [c for i, c in enumerate(labels) if matrix[i].sum() or matrix[:, i].sum()]
+    out = {
         "n": figures["n"],
         "category_accuracy": figures["category_accuracy"],
-        "category_macro_f1": figures["category_macro_f1"],
-        "troll_f1": per["troll"]["f1"],
-        "threat_recall": per["threat"]["recall"],
+        "category_macro_f1": round(float(np.mean([per[c]["f1"] for c in present])), 4),
     }
+    if "troll" in present:
+        out["troll_f1"] = per["troll"]["f1"]
+    if per["threat"]["support"]:
+        out["threat_recall"] = per["threat"]["recall"]
+    return out
 
 
 def troll_figures(said: Sequence[str], truth: Sequence[str]) -> dict[str, Any]:
