@@ -28,7 +28,7 @@ from monitor.queue.labels import add_label
 from monitor.storage.database import Database
 from scripts.notebooks import NOTEBOOKS, dirty, execute
 from tests import factories
-from tests.conftest import migrated_sqlite_url
+from tests.conftest import SHARED_DATA, migrated_sqlite_url, missing_prerequisite
 
 SAMPLE = int(os.environ.get("SAMPLE") or 200)
 SLOW = pytest.mark.timeout(1800)
@@ -121,7 +121,11 @@ def run(workspace: Workspace, name: str, **parameters: object) -> Path:
 
 
 def retraining(workspace: Workspace) -> dict[str, object]:
+    """The retraining notebooks' parameters: the public data, the team's labels, scratch."""
+    if not (SHARED_DATA / "sentiment" / "eval").is_dir():
+        missing_prerequisite(f"the public training data {SHARED_DATA} is not available")
     return {
+        "DATA_DIR": str(SHARED_DATA),
         "SAMPLE": SAMPLE,
         "LABELS": str(workspace.labels),
         "REGISTRY": str(workspace.registry),
