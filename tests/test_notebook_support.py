@@ -161,3 +161,15 @@ def test_team_slice_figures_count_only_the_categories_it_has() -> None:
         "category_accuracy": 0.5,
         "category_macro_f1": 0.3333,  # question 2/3, complaint 0; absent categories not counted
     }
+
+
+def test_e5_smoke_run_caps_steps_across_epochs_and_trains_team_files_when_present() -> None:
+    from classifiers.training.train_e5 import capped_plans, task_files
+    from classifiers.training.train_ngram import Corpus
+
+    plans = [[("sentiment", [0]), ("offensive", [1]), ("sentiment", [2])], [("offensive", [3])]]
+    assert capped_plans(plans, 2) == [plans[0][:2], []]
+    assert capped_plans(plans, None) == plans
+    raw = {nb.TEAM_TRAIN_FILE: Corpus(nb.TEAM_TRAIN_FILE, ["Mist"], ["negative"])}
+    assert task_files("sentiment", raw, [nb.TEAM_TRAIN_FILE])[-1] == nb.TEAM_TRAIN_FILE
+    assert nb.TEAM_TRAIN_FILE not in task_files("offensive", {}, [nb.TEAM_TRAIN_FILE])
