@@ -173,3 +173,9 @@ def test_e5_smoke_run_caps_steps_across_epochs_and_trains_team_files_when_presen
     raw = {nb.TEAM_TRAIN_FILE: Corpus(nb.TEAM_TRAIN_FILE, ["Mist"], ["negative"])}
     assert task_files("sentiment", raw, [nb.TEAM_TRAIN_FILE])[-1] == nb.TEAM_TRAIN_FILE
     assert nb.TEAM_TRAIN_FILE not in task_files("offensive", {}, [nb.TEAM_TRAIN_FILE])
+
+
+def test_relative_paths_start_at_the_repository_root(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert nb.repo_path("../shared/data") == root / "../shared/data"
+    assert nb.repo_path(tmp_path) == tmp_path

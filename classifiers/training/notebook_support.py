@@ -40,6 +40,16 @@ HELDOUT_SHARE = 0.25
 NOTEBOOK_RUNNER = "python -m scripts.notebooks"
 
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def repo_path(path: Path | str) -> Path:
+    """A relative path from the repository root, wherever the kernel runs (Jupyter starts it
+    in `notebooks/`, `scripts/notebooks.py` in the root): `../shared/data` is the shared data."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else REPOSITORY / path
+
+
 @dataclass
 class Staged:
     """A scratch data folder for one training run and what went into it."""
@@ -505,3 +515,41 @@ def troll_figures(said: Sequence[str], truth: Sequence[str]) -> dict[str, Any]:
         "troll_recall": round(float(r), 4),
         "troll_f1": round(float(f), 4),
     }
+
+
+@dataclass(frozen=True)
+class TriageHeldOut:
+    """A saved triage bundle's answers on every held-out set, and the card's figures."""
+
+    cases: dict[str, list[TriageCase]]
+    triages: dict[str, list[Any]]
+    metrics: dict[str, dict[str, Any]]
+
+
+def triage_heldout(
+    directory: Path,
+    checks: Sequence[Path],
+    limit: int | None,
+    team_heldout: Sequence[TriageCase],
+    trolls: Sequence[tuple[str, str]],
+    measured: Mapping[str, Mapping[str, Any]],
+) -> TriageHeldOut:
+    """The bundle in `directory` on the check sets (first `limit` posts), the team's held-out
+    category decisions and troll decisions; `measured`: the trainer's figures (out of
+    writer, check sets), to which the team's sets are added."""
+    from classifiers.evaluation import evaluate_triage, read_triage_cases
+    from classifiers.training.train_triage import triage_cases
+
+    cases = {f"check {path.name}": read_triage_cases(path)[:limit] for path in checks}
+    if team_heldout:
+        cases[TEAM_HELDOUT_SET] = list(team_heldout)
+    triages = {name: triage_cases(directory, rows) for name, rows in cases.items()}
+    metrics = {name: dict(figures) for name, figures in measured.items()}
+    if team_heldout:
+        figures = evaluate_triage(team_heldout, triages[TEAM_HELDOUT_SET])
+        metrics[TEAM_HELDOUT_SET] = category_headline(figures)
+    if trolls:
+        posts = [team_case(text, "troll") for text, _ in trolls]  # the category is not read
+        said = [t.category.label for t in triage_cases(directory, posts)]
+        metrics["team_troll"] = troll_figures(said, [label for _, label in trolls])
+    return TriageHeldOut(cases, triages, metrics)
