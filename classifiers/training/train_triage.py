@@ -388,6 +388,7 @@ def headline(figures: dict[str, Any]) -> dict[str, Any]:
     """The acceptance figures, for config.json and `rufwacht models list`."""
     per = figures["per_category"]
     return {
+        "n": figures["n"],
         "category_accuracy": figures["category_accuracy"],
         "category_macro_f1": figures["category_macro_f1"],
         "action_accuracy": figures["action_accuracy"],
