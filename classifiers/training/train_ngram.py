@@ -170,6 +170,17 @@ PLANS = {
 }
 
 
+def plan_for(
+    plan: TaskPlan, version: str, extra_files: Iterable[str] = (), smoke: bool = False
+) -> TaskPlan:
+    """`plan` under another `model_version`, every candidate also trained on `extra_files`
+    (the team's labels) at full weight; a `smoke` run (a notebook's `SAMPLE`) tunes only the
+    decision offsets of the first candidate."""
+    extra = tuple((name, 1.0) for name in extra_files)
+    candidates = tuple(replace(c, files=(*c.files, *extra)) for c in plan.candidates)
+    return replace(plan, version=version, candidates=candidates[:1] if smoke else candidates)
+
+
 def read_split(data_dir: Path, task: str, split: str) -> dict[str, Corpus]:
     """Every TSV file of one task's split, by file name."""
     files = sorted((data_dir / task / split).glob("*.tsv"))

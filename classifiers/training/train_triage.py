@@ -44,6 +44,7 @@ from classifiers.triage import (
     WORDS_PARAMS,
     LinearSoftmax,
     NgramHead,
+    Triage,
     TriageModel,
     TriageSignals,
     gather_signals,
@@ -69,6 +70,21 @@ WORDS_FEATURISER = FeaturiserConfig(char_min_n=3, char_max_n=5, char_bits=18, wo
 WORDS_CS = (3.0, 10.0, 30.0, 100.0)
 WORDS_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 """The n-gram head's share of the category probabilities (0: the feature head alone)."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The settings tried out of writer; the defaults made the bundle."""
+
+    cs: tuple[float, ...] = CS
+    embedding_weights: tuple[float, ...] = EMBEDDING_WEIGHTS
+    threat_weights: tuple[float, ...] = THREAT_WEIGHTS
+    words_cs: tuple[float, ...] = WORDS_CS
+    words_weights: tuple[float, ...] = WORDS_WEIGHTS
+
+
+SMOKE_GRID = Grid((0.3, 1.0), (0.5, 1.0), (2.0,), (10.0,), (0.0, 0.5))
+"""A notebook's smoke run (`SAMPLE=200`): every stage once, in seconds instead of minutes."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +157,12 @@ def targets(cases: Sequence[TriageCase], head: str) -> tuple[np.ndarray, list[st
         pairs = [(i, c.category) for i, c in enumerate(cases)]
     elif head == "team":
         teams = enumerate(cases)
-        pairs = [(i, str(c.escalate_to)) for i, c in teams if c.category in CATEGORY_TEAMS]
+        # Team labels from the queue name a category only: no team to learn from.
+        pairs = [
+            (i, str(c.escalate_to))
+            for i, c in teams
+            if c.category in CATEGORY_TEAMS and c.escalate_to is not None
+        ]
     else:
         pairs = [
             (i, c.action)
@@ -195,7 +216,11 @@ def fit_words(counts: sp.csr_matrix, labels: Sequence[str], c: float) -> NgramHe
 
 
 def fit_model(
-    inputs: Inputs, rows: np.ndarray, settings: dict[str, Setting], words: WordsSetting
+    inputs: Inputs,
+    rows: np.ndarray,
+    settings: dict[str, Setting],
+    words: WordsSetting,
+    version: str = VERSION,
 ) -> TriageModel:
     """All heads on the given rows; embeddings are looked up, not recomputed."""
     heads = {}
@@ -206,7 +231,7 @@ def fit_model(
     words_head = fit_words(inputs.counts[rows], categories, words.c)
     lookup = {s.text: e for s, e in zip(inputs.signals, inputs.embeddings, strict=True)}
     embed = lambda texts: np.stack([lookup[t] for t in texts])  # noqa: E731
-    return TriageModel(heads, words_head, words.weight, embed, VERSION)
+    return TriageModel(heads, words_head, words.weight, embed, version)
 
 
 def out_of_writer(
@@ -227,13 +252,16 @@ def out_of_writer(
     return figures
 
 
-def choose(inputs: Inputs, head: str) -> tuple[Setting, list[dict[str, Any]]]:
+def choose(
+    inputs: Inputs, head: str, grid: Grid | None = None
+) -> tuple[Setting, list[dict[str, Any]]]:
     """The setting with the best out-of-writer score for one head (macro-F1, or accuracy)."""
     index, labels = targets(inputs.cases, head)
     x, y = inputs.features[index], np.array(labels)
     table = []
-    threat_weights = THREAT_WEIGHTS if head == "category" else (1.0,)
-    for c, w, t in product(CS, EMBEDDING_WEIGHTS, threat_weights):
+    grid = grid or Grid()
+    threat_weights = grid.threat_weights if head == "category" else (1.0,)
+    for c, w, t in product(grid.cs, grid.embedding_weights, threat_weights):
         setting = Setting(c, w, t)
         said = np.empty(len(y), dtype=object)
         for train, test in writer_folds(inputs.writers[index]):
@@ -244,7 +272,9 @@ def choose(inputs: Inputs, head: str) -> tuple[Setting, list[dict[str, Any]]]:
     return Setting(best["c"], best["embedding_weight"], best["threat_weight"]), table
 
 
-def choose_words(inputs: Inputs, category: Setting) -> tuple[WordsSetting, list[dict[str, Any]]]:
+def choose_words(
+    inputs: Inputs, category: Setting, grid: Grid | None = None
+) -> tuple[WordsSetting, list[dict[str, Any]]]:
     """The n-gram head's regularisation and share, by out-of-writer category macro-F1 of the
     mixed probabilities (the feature head fixed at its chosen setting)."""
     y = np.array([c.category for c in inputs.cases])
@@ -254,13 +284,14 @@ def choose_words(inputs: Inputs, category: Setting) -> tuple[WordsSetting, list[
         features_proba[test] = head.proba(inputs.features[test])
     labels = np.array(head.labels)
     table = []
-    for c in WORDS_CS:
+    grid = grid or Grid()
+    for c in grid.words_cs:
         words_proba = np.zeros_like(features_proba)
         for train, test in inputs.folds():
             words_proba[test] = fit_words(inputs.counts[train], y[train], c).proba_counts(
                 inputs.counts[test]
             )
-        for weight in WORDS_WEIGHTS:
+        for weight in grid.words_weights:
             mixed = (1 - weight) * features_proba + weight * words_proba
             said = labels[mixed.argmax(axis=1)]
             table.append({"c": c, "weight": weight, "score": _score("category", y, said)})
@@ -299,43 +330,65 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a held-out check set, measured once for the model card (repeatable)",
     )
     args = parser.parse_args(argv)
+    config = train(args.out, args.check)
+    print(json.dumps(config["eval"], indent=1))
+
+
+def training_rows(path: Path = TRAIN_FILE) -> tuple[list[TriageCase], list[str]]:
+    """The labelled posts and who wrote each (`triage-a-0001`: writer a)."""
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return read_triage_cases(path), [str(row["id"]).split("-")[1] for row in lines]
+
+
+def train(
+    out: Path,
+    checks: Sequence[Path] = (),
+    rows: tuple[Sequence[TriageCase], Sequence[str]] | None = None,
+    version: str = VERSION,
+    check_limit: int | None = None,
+    grid: Grid | None = None,
+) -> dict[str, Any]:
+    """Choose every setting out of writer, refit on all rows, save the bundle in `out`,
+    measure it once on each check set (its first `check_limit` posts), write the card;
+    the config. `rows`: cases and writers (default `training_rows()`); a notebook adds
+    the team's labelled posts as one more writer."""
     began = time.perf_counter()
-    lines = [json.loads(line) for line in TRAIN_FILE.read_text("utf-8").splitlines() if line]
-    writers = [str(row["id"]).split("-")[1] for row in lines]  # triage-a-0001: writer a
-    inputs = build_inputs(read_triage_cases(TRAIN_FILE), writers)
+    cases, writers = rows if rows is not None else training_rows()
+    inputs = build_inputs(cases, writers)
     chosen, tables = {}, {}
     for head in HEADS:
-        chosen[head], tables[head] = choose(inputs, head)
+        chosen[head], tables[head] = choose(inputs, head, grid)
         print(f"{head}: {chosen[head]}", flush=True)
-    words, tables["words"] = choose_words(inputs, chosen["category"])
+    words, tables["words"] = choose_words(inputs, chosen["category"], grid)
     print(f"words: {words}", flush=True)
     held_out = out_of_writer(inputs, chosen, words)
-    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words)
+    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words, version)
     config = {
         "format": FORMAT,
-        "model_version": VERSION,
+        "model_version": version,
         "encoder": ENCODER,
         "encoder_version": load_classifier(ENCODER, "sentiment").model_version,
         "signal_features": list(SIGNAL_FEATURES),
         "words": {"featuriser": asdict(WORDS_FEATURISER), "weight": words.weight},
         "seed": SEED,
         "settings": {**{h: vars(s) for h, s in chosen.items()}, "words": vars(words)},
-        "eval": {"out_of_writer": _headline(held_out["all"])},
+        "eval": {"out_of_writer": headline(held_out["all"])},
     }
-    save_bundle(model, args.out, config)
-    checks = {path: measure_check(args.out, path) for path in args.check}
-    for path, figures in checks.items():
-        config["eval"][f"check {path.name}"] = _headline(figures)
-    save_bundle(model, args.out, config)
-    card = model_card(config, tables, held_out, checks, time.perf_counter() - began)
-    (args.out / CARD_FILE).write_text(card, "utf-8")
-    print(json.dumps(config["eval"], indent=1))
+    save_bundle(model, out, config)
+    measured = {path: measure_check(out, path, check_limit) for path in checks}
+    for path, figures in measured.items():
+        config["eval"][f"check {path.name}"] = headline(figures)
+    save_bundle(model, out, config)
+    card = model_card(config, tables, held_out, measured, time.perf_counter() - began)
+    (out / CARD_FILE).write_text(card, "utf-8")
+    return config
 
 
-def _headline(figures: dict[str, Any]) -> dict[str, Any]:
+def headline(figures: dict[str, Any]) -> dict[str, Any]:
     """The acceptance figures, for config.json and `rufwacht models list`."""
     per = figures["per_category"]
     return {
+        "n": figures["n"],
         "category_accuracy": figures["category_accuracy"],
         "category_macro_f1": figures["category_macro_f1"],
         "action_accuracy": figures["action_accuracy"],
@@ -344,11 +397,16 @@ def _headline(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure_check(directory: Path, path: Path) -> dict[str, Any]:
-    """The saved bundle on the check set, with signals computed as the product does."""
-    cases = read_triage_cases(path)
-    model = TriageModel.load(directory)
-    return evaluate_triage(cases, model.triage(case_signals(cases)))
+def measure_check(directory: Path, path: Path, limit: int | None = None) -> dict[str, Any]:
+    """The saved bundle on the check set (its first `limit` posts)."""
+    cases = read_triage_cases(path)[:limit]
+    return evaluate_triage(cases, triage_cases(directory, cases))
+
+
+def triage_cases(directory: Path, cases: Sequence[TriageCase]) -> list[Triage]:
+    """The saved bundle's triage of labelled posts, with signals computed as the product
+    does."""
+    return TriageModel.load(directory).triage(case_signals(cases))
 
 
 def model_card(
