@@ -188,6 +188,7 @@ def test_an_agent_takes_drafts_and_submits_and_the_approver_approves(
     assert 'id="approve"' in approver.get(f"/items/{item_id}").text
     page = send(approver, item_id, "approve")
     assert "Antwort freigegeben." in page.text
+    assert re.search(r'id="item-status">Freigegeben, noch nicht gesendet<', page.text)
     no_link = send(agent, item_id, "send", mode="by_hand", link="javascript:alert(1)")
     assert no_link.status_code == 400
     assert "Bitte den Link zur gesendeten Antwort angeben" in no_link.text
