@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from monitor.pseudonyms import Pseudonymiser
 from monitor.queue.labels import LabelTask
+from monitor.queue.queries import items_by_id
 from monitor.storage.models import PostRecord, QueueItem, ReviewLabel, Score, UserRecord
 
 FORMAT = "rufwacht-labels-1"
@@ -65,7 +66,9 @@ def label_records(
     by_question: dict[tuple[int, str], list[ReviewLabel]] = defaultdict(list)
     for label in latest:
         by_question[(label.item_id, label.task)].append(label)
-    posts = _posts(session, {label.item_id for label in latest})
+    posts = {
+        item.id: item.post for item in items_by_id(session, {label.item_id for label in latest})
+    }
     roles = _roles(session, {label.reviewer_id for label in latest if label.reviewer_id})
     for label in sorted(latest, key=lambda entry: entry.id):
         if since is not None and label.created_at < since:
@@ -95,21 +98,6 @@ def _latest_per_reviewer(labels: Iterable[ReviewLabel]) -> list[ReviewLabel]:
     for label in labels:  # in id order: later decisions replace earlier ones
         latest[(label.item_id, label.task, label.reviewer_id or label.reviewer_name)] = label
     return list(latest.values())
-
-
-def _posts(session: Session, item_ids: set[int]) -> dict[int, PostRecord]:
-    if not item_ids:
-        return {}
-    query = (
-        select(QueueItem)
-        .where(QueueItem.id.in_(item_ids))
-        .options(
-            selectinload(QueueItem.post).selectinload(PostRecord.scores),
-            selectinload(QueueItem.post).selectinload(PostRecord.author),
-            selectinload(QueueItem.post).selectinload(PostRecord.verdict),
-        )
-    )
-    return {item.id: item.post for item in session.scalars(query)}
 
 
 def _roles(session: Session, user_ids: set[int]) -> dict[int, str]:

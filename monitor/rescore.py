@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.judging import Judge, Judgement, trace
 from monitor.pipeline import score_rows, stored_history, subject_of
 from monitor.queue.audit import record
 from monitor.queue.priority import band_of
+from monitor.queue.queries import items_by_id
 from monitor.queue.sla import SlaClock
 from monitor.queue.states import QueueStatus, Recheck
 from monitor.storage.database import Database
@@ -81,7 +82,7 @@ def rescore(
     report = RescoreReport()
     for ids in _batches(db, since, statuses):
         with db.transaction() as session:
-            items = _load(session, ids)
+            items = items_by_id(session, ids)
             posts = [item.post for item in items]
             judged = judge.judge([subject_of(p) for p in posts], stored_history(session, posts))
             for item, judgement in zip(items, judged, strict=True):
@@ -115,20 +116,6 @@ def _batches(
         )
     for start in range(0, len(ids), BATCH):
         yield ids[start : start + BATCH]
-
-
-def _load(session: Session, ids: list[int]) -> list[QueueItem]:
-    query = (
-        select(QueueItem)
-        .where(QueueItem.id.in_(ids))
-        .options(
-            selectinload(QueueItem.post).selectinload(PostRecord.scores),
-            selectinload(QueueItem.post).selectinload(PostRecord.author),
-            selectinload(QueueItem.post).selectinload(PostRecord.verdict),
-        )
-    )
-    order = {item_id: n for n, item_id in enumerate(ids)}
-    return sorted(session.scalars(query), key=lambda item: order[item.id])
 
 
 def _apply(
