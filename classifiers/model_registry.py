@@ -171,11 +171,25 @@ class Registry:
     def aliases(self, task: str) -> TaskAliases:
         _check_task(task)
         entry = self._read_aliases().get(task, {})
+        champion = entry.get("champion")
+        if champion is None or self._shipped_earlier(champion):
+            champion = _default_champion(task)
         return TaskAliases(
-            champion=entry.get("champion") or _default_champion(task),
+            champion=champion,
             challenger=entry.get("challenger"),
             previous=tuple(entry.get("previous", ())),
         )
+
+    def _shipped_earlier(self, name: str) -> bool:
+        """A bundled version of an earlier release: after an upgrade that replaced a bundled
+        model, a champion the team never trained follows the new release's default."""
+        card = self.root / VERSIONS_DIR / name / CARD_FILE
+        if name in _bundled_versions() or not card.is_file():
+            return False
+        try:
+            return bool(json.loads(card.read_text("utf-8")).get("bundled"))
+        except ValueError:
+            return False
 
     def champion(self, task: str) -> Version:
         return self.version(self.aliases(task).champion)
@@ -540,6 +554,13 @@ def _read_version(path: Path) -> Version:
     if problem:
         raise RegistryError(f"broken card {card_path}: {problem}")
     bundled = card.get("bundled")
+    if bundled:
+        shipped = {v.bundled: v.name for v in _bundled_versions().values()}.get(bundled)
+        if shipped != path.name:
+            raise RegistryError(
+                f"{path.name} was shipped by an earlier release; this one ships "
+                f"{shipped or 'nothing'} in classifiers/bundled/{bundled}"
+            )
     directory = BUNDLED_DIR / bundled if bundled else path / MODEL_DIR
     return Version(path.name, tuple(card["tasks"]), card, directory, bundled)
 

@@ -145,6 +145,25 @@ def test_clear_errors_for_unknown_versions_wrong_tasks_and_broken_cards(tmp_path
         Registry(tmp_path / "fehlt" / "models").promote("ngram-sentiment-1.0", "sentiment", 0.0)
 
 
+def test_after_an_upgrade_a_bundled_champion_of_the_old_release_follows_the_new_one(
+    tmp_path: Path,
+) -> None:
+    registry = Registry(tmp_path / "models")
+    shipped = registry.champion("sentiment").name
+    old = tmp_path / "models" / "versions" / "e5-multitask-0.9"  # what an earlier release wrote
+    old.mkdir(parents=True)
+    bundled_card = {"model_version": old.name, "tasks": ["offensive", "sentiment"]}
+    (old / "card.json").write_text(json.dumps({**bundled_card, "bundled": "e5-multitask"}))
+    aliases = {"sentiment": {"champion": old.name, "previous": []}}
+    (tmp_path / "models" / "aliases.json").write_text(json.dumps(aliases))
+
+    assert registry.champion("sentiment").name == shipped  # not the new files under an old name
+    assert old.name not in registry.versions()
+    assert any("shipped by an earlier release" in p for p in registry.scan().problems)
+    with pytest.raises(RegistryError, match=rf"{old.name} was shipped by an earlier release"):
+        registry.version(old.name)
+
+
 def test_the_cli_promotes_refuses_forces_and_rolls_back(tmp_path: Path, db_url: str) -> None:
     config = write_config(tmp_path / "rufwacht.toml", db_url)
     fast_registry(tmp_path / "models")
