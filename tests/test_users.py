@@ -41,9 +41,9 @@ def test_a_user_logs_in_with_the_right_password_only(db: Database) -> None:
 @pytest.mark.parametrize(
     ("name", "role", "password", "problem"),
     [
-        ("Jana Maier", "agent", PASSWORD, "lower-case letters"),
-        ("jana", "chef", PASSWORD, "unknown role 'chef'"),
-        ("jana", "agent", "kurz", "at least 10 characters"),
+        ("Jana Maier", "agent", PASSWORD, "2–64 Kleinbuchstaben"),
+        ("jana", "chef", PASSWORD, "Unbekannte Rolle „chef“"),
+        ("jana", "agent", "kurz", "mindestens 10 Zeichen"),
     ],
 )
 def test_add_user_names_what_is_wrong(
@@ -56,7 +56,7 @@ def test_add_user_names_what_is_wrong(
 def test_a_name_is_taken_once(db: Database) -> None:
     with db.transaction() as session:
         add_user(session, "jana", Role.AGENT, PASSWORD)
-        with pytest.raises(UserError, match="exists already"):
+        with pytest.raises(UserError, match="gibt es schon"):
             add_user(session, "jana", Role.LEAD, PASSWORD)
 
 

@@ -416,6 +416,7 @@ def test_admins_add_and_deactivate_users(
         "/users", data={"csrf_token": token, "name": "neu", "role": "agent", "password": "kurz"}
     )
     assert short.status_code == 400
+    assert "Passwort für „neu“: mindestens 10 Zeichen." in short.text
     added = admin.post(
         "/users",
         data={

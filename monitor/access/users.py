@@ -47,14 +47,16 @@ def add_user(
 ) -> UserRecord:
     """Create an active user; the name must be new, the password long enough."""
     if not NAME_PATTERN.fullmatch(name):
-        raise UserError(f"user name {name!r}: use 2–64 lower-case letters, digits, '.', '_' or '-'")
+        raise UserError(
+            f"Benutzername „{name}“: 2–64 Kleinbuchstaben, Ziffern, „.“, „_“ oder „-“ verwenden."
+        )
     if find_user(session, name) is not None:
-        raise UserError(f"user {name!r} exists already")
+        raise UserError(f"Einen Benutzer „{name}“ gibt es schon.")
     _check_password(name, password)
     try:
         role = Role(role)
     except ValueError as exc:
-        raise UserError(f"unknown role {role!r}; use one of {', '.join(Role)}") from exc
+        raise UserError(f"Unbekannte Rolle „{role}“; möglich: {', '.join(Role)}.") from exc
     user = UserRecord(
         name=name,
         role=role,
@@ -69,7 +71,7 @@ def add_user(
 
 def _check_password(name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password for {name!r}: at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(f"Passwort für „{name}“: mindestens {MIN_PASSWORD_LENGTH} Zeichen.")
 
 
 def set_password(user: UserRecord, password: str) -> None:
