@@ -429,14 +429,11 @@ def register_version(
     card: Mapping[str, Any],
 ) -> str:
     """For notebooks: write a trained model into the registry as a new version (not yet
-    promoted); returns its name. `card`: "metrics" ({set: {figure: value}} per task, or per
-    set for one task), "data", "training_command", optionally "parent" and "date"."""
+    promoted); returns its name. Creates the registry, as the first promotion would, where
+    its parent folder exists (a run of hours must not fail on a fresh install). `card`:
+    "metrics" ({set: {figure: value}} per task, or per set for one task), "data",
+    "training_command", optionally "parent" and "date"."""
     registry = registry if isinstance(registry, Registry) else Registry(registry)
-    if not registry.root.is_dir():
-        raise RegistryError(
-            f"no model registry at {registry.root}: check the path ([models] registry), or "
-            "create the folder"
-        )
     tasks = (task,) if isinstance(task, str) else tuple(task)
     return registry.register(Path(directory), tasks, card).name
 

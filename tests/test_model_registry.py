@@ -70,10 +70,15 @@ def test_a_registered_version_is_an_immutable_folder_with_its_card(tmp_path: Pat
     assert registry.aliases("sentiment").champion == "ngram-sentiment-1.0"  # not yet promoted
 
 
-def test_registering_into_a_missing_registry_or_a_broken_model_is_refused(tmp_path: Path) -> None:
+def test_registering_creates_a_missing_registry_but_refuses_a_wrong_path_or_broken_model(
+    tmp_path: Path,
+) -> None:
     model = trained_model(tmp_path, "ngram-sentiment-1.1")
-    with pytest.raises(RegistryError, match="no model registry at"):
-        register_version(tmp_path / "nirgends", "sentiment", model, card({}))
+    other = trained_model(tmp_path, "ngram-sentiment-1.2")
+    with pytest.raises(RegistryError, match=r"cannot create the model registry .*does not exist"):
+        register_version(tmp_path / "fehlt" / "models", "sentiment", other, card({}))
+    assert register_version(tmp_path / "neu", "sentiment", other, card({})) == "ngram-sentiment-1.2"
+    assert Registry(tmp_path / "neu").aliases("sentiment").champion == "e5-multitask-1.1"
     registry = fast_registry(tmp_path / "models")
     with pytest.raises(RegistryError, match="unknown task 'troll'"):
         register_version(registry, "troll", model, card({}))
