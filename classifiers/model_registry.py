@@ -184,12 +184,11 @@ class Registry:
         """A bundled version of an earlier release: after an upgrade that replaced a bundled
         model, a champion the team never trained follows the new release's default."""
         card = self.root / VERSIONS_DIR / name / CARD_FILE
-        if name in _bundled_versions() or not card.is_file():
-            return False
         try:
-            return bool(json.loads(card.read_text("utf-8")).get("bundled"))
-        except ValueError:
+            bundled = json.loads(card.read_text("utf-8")).get("bundled")
+        except (OSError, ValueError, AttributeError):
             return False
+        return bool(bundled) and _stale_bundled(name, bundled) is not None
 
     def champion(self, task: str) -> Version:
         return self.version(self.aliases(task).champion)
@@ -551,15 +550,22 @@ def _read_version(path: Path) -> Version:
     if problem:
         raise RegistryError(f"broken card {card_path}: {problem}")
     bundled = card.get("bundled")
-    if bundled:
-        shipped = {v.bundled: v.name for v in _bundled_versions().values()}.get(bundled)
-        if shipped != path.name:
-            raise RegistryError(
-                f"{path.name} was shipped by an earlier release; this one ships "
-                f"{shipped or 'nothing'} in classifiers/bundled/{bundled}"
-            )
+    if bundled and (stale := _stale_bundled(path.name, bundled)):
+        raise RegistryError(stale)
     directory = BUNDLED_DIR / bundled if bundled else path / MODEL_DIR
     return Version(path.name, tuple(card["tasks"]), card, directory, bundled)
+
+
+def _stale_bundled(name: str, bundled: str) -> str | None:
+    """Why a bundled card named `name` no longer matches the package's files, if it does not:
+    a later release ships another version in that bundled directory."""
+    shipped = {v.bundled: v.name for v in _bundled_versions().values()}.get(bundled)
+    if shipped == name:
+        return None
+    return (
+        f"{name} was shipped by an earlier release; this one ships "
+        f"{shipped or 'nothing'} in classifiers/bundled/{bundled}"
+    )
 
 
 def _card_problem(card: Any, name: str) -> str | None:
