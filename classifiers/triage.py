@@ -39,7 +39,6 @@ from classifiers.troll import AuthorSignals, HistorySignals, TrollResult, fold, 
 if TYPE_CHECKING:  # scipy, scikit-learn and torch load with the model, not with this module
     import scipy.sparse as sp
 
-    from classifiers.e5.classifier import MultiTaskModel
     from classifiers.ngram import Featuriser
 
 FORMAT = "rufwacht-triage"
@@ -481,22 +480,17 @@ class TriageModel:
         self,
         heads: Mapping[str, LinearSoftmax],
         words: NgramHead,
+        words_weight: float,
         embed: Embed,
         model_version: str,
-        shares: Mapping[str, float],
-        branch_embed: Embed | None = None,
     ) -> None:
-        """`heads`: category, team, response and, with a branch, its category head ("branch").
-        `shares`: the n-gram head's ("words") and the branch's ("branch") share of the category
-        probabilities; the feature head has the rest."""
         self.category = heads["category"]
         self.team = heads["team"]
         self.response = heads["response"]
-        self.branch = heads.get("branch")
         self.words = words
-        self.shares = dict(shares)
+        self.words_weight = words_weight
+        """The n-gram head's share of the category probabilities (the rest: `category`)."""
         self.embed = embed
-        self.branch_embed = branch_embed
         self.model_version = model_version
 
     @classmethod
@@ -523,13 +517,8 @@ class TriageModel:
             *(arrays[f"words.{p}"] for p in WORDS_PARAMS),
         )
         version = f"{config['model_version']}+{config['encoder_version']}"
-        shares = {"words": config["words"]["weight"]}
-        branch_embed = None
-        if config.get("branch", {}).get("weight"):  # a branch without a share costs time only
-            shares["branch"] = config["branch"]["weight"]
-            branch_embed = encoder_branch(config["encoder"], directory, config["branch"])
         embed = embed or encoder_embedding(config["encoder"])
-        return cls(heads, words, embed, version, shares, branch_embed)
+        return cls(heads, words, config["words"]["weight"], embed, version)
 
     def features(self, signals: Sequence[TriageSignals]) -> tuple[np.ndarray, list[dict]]:
         """Embedding and signal features side by side, and each post's cues."""
@@ -549,14 +538,9 @@ class TriageModel:
         ]
 
     def category_proba(self, features: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """The category probabilities: the feature head, the n-gram head and, where the
-        bundle has one, the encoder branch's head, mixed by their shares."""
-        words, branch = self.shares["words"], self.shares.get("branch", 0.0)
-        mixed = (1 - words - branch) * self.category.proba(features)
-        mixed += words * self.words.proba(texts)
-        if branch and self.branch is not None and self.branch_embed is not None:
-            mixed += branch * self.branch.proba(self.branch_embed(texts))
-        return mixed
+        """The category probabilities: the feature head and the n-gram head, mixed."""
+        share = self.words_weight
+        return (1 - share) * self.category.proba(features) + share * self.words.proba(texts)
 
     def _one(
         self,
@@ -651,41 +635,13 @@ def encoder_embedding(spec: str) -> Embed:
     """The pooled embedding of a bundled e5 model, shared (and memoised) with its heads."""
 
     def embed(texts: Sequence[str]) -> np.ndarray:
-        return _shared_encoder(spec).pooled(texts).numpy()
+        from classifiers.registry import load_classifier
+
+        task = "sentiment"
+        classifier = load_classifier(spec, task)
+        return classifier.model.pooled(texts).numpy()  # type: ignore[attr-defined]
 
     return embed
-
-
-BRANCH_NAME = "triage"
-BRANCH_FILE = "branch.safetensors"
-
-
-def encoder_branch(spec: str, directory: Path, settings: Mapping[str, int]) -> Embed:
-    """The pooled embedding of the bundle's encoder branch (`classifiers.e5.branch`), added to
-    the shared e5 model on first use so that one encoder pass serves every head."""
-    from safetensors.torch import load_file as load_tensors
-
-    from classifiers.e5.branch import BranchSpec
-
-    branch_spec = BranchSpec(settings["start"], settings["rank"], settings["alpha"])
-    try:
-        adapter = load_tensors(directory / BRANCH_FILE)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{directory}: broken encoder branch: {exc}") from exc
-
-    def embed(texts: Sequence[str]) -> np.ndarray:
-        model = _shared_encoder(spec)
-        model.ensure_branch(BRANCH_NAME, branch_spec, adapter)
-        return model.pooled(texts, BRANCH_NAME).numpy()
-
-    return embed
-
-
-def _shared_encoder(spec: str) -> MultiTaskModel:
-    """The e5 model behind a configured model name, as loaded once per process."""
-    from classifiers.registry import load_classifier
-
-    return load_classifier(spec, "sentiment").model  # type: ignore[attr-defined]
 
 
 def _quote(hits: Sequence[str]) -> str:

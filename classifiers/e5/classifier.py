@@ -30,7 +30,6 @@ from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 from classifiers.base import TASK_LABELS, ModelLoadError, TextClassifier, read_config
-from classifiers.e5.branch import Branch, BranchSpec, float_layers
 from classifiers.e5.cache import load_encoder
 from classifiers.e5.pooling import QUERY_PREFIX, mean_pool
 from classifiers.textnorm import normalise
@@ -152,9 +151,7 @@ class MultiTaskModel:
         }
         self.model_version = model_version
         self._lock = threading.Lock()
-        self._remembered: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
-        """Per text: the pooled embedding (key "") and each branch's (key: its name)."""
-        self._branches: dict[str, Branch] = {}
+        self._remembered: OrderedDict[str, torch.Tensor] = OrderedDict()
         self.encoder_passes = 0
         """How many batches went through the encoder: lets callers see the memo work."""
 
@@ -195,49 +192,30 @@ class MultiTaskModel:
             ) from exc
         return cls(tokenizer, quantise(encoder, quantisation), heads, offsets, model_version)
 
-    def ensure_branch(
-        self, name: str, spec: BranchSpec, adapter: Mapping[str, torch.Tensor]
-    ) -> None:
-        """Serve a branch (see `classifiers.e5.branch`) from this encoder's pass from now on;
-        built once, from fp32 copies of the encoder's top layers with `adapter` folded in."""
-        with self._lock:
-            if name not in self._branches:
-                layers = float_layers(self.encoder, spec.start)
-                self._branches[name] = Branch.merged(layers, spec, adapter)
-
     @torch.inference_mode()
-    def pooled(self, texts: Sequence[str], branch: str = "") -> torch.Tensor:
-        """Mean-pooled embeddings (of the encoder, or of a named branch) in input order; only
-        texts not seen recently are encoded."""
+    def pooled(self, texts: Sequence[str]) -> torch.Tensor:
+        """Mean-pooled embeddings in input order; only texts not seen recently are encoded."""
         with self._lock:
-            if branch and branch not in self._branches:
-                raise KeyError(f"no branch {branch!r} on {self.model_version}")
-            missing = [t for t in dict.fromkeys(texts) if branch not in self._remembered.get(t, {})]
+            missing = list(dict.fromkeys(t for t in texts if t not in self._remembered))
             if missing:
-                for text, pooled in zip(missing, self._encode(prepare(missing)), strict=True):
-                    self._remembered[text] = pooled
+                for text, row in zip(missing, self._encode(prepare(missing)), strict=True):
+                    self._remembered[text] = row
             for text in texts:
                 self._remembered.move_to_end(text)
-            out = torch.stack([self._remembered[t][branch] for t in texts])
+            out = torch.stack([self._remembered[t] for t in texts])
             while len(self._remembered) > max(REMEMBERED_TEXTS, len(texts)):
                 self._remembered.popitem(last=False)
             return out
 
-    def _encode(self, prepared: list[str]) -> list[dict[str, torch.Tensor]]:
-        """Per text: the pooled embedding and every branch's, from one encoder pass."""
+    def _encode(self, prepared: list[str]) -> torch.Tensor:
         ids = self.tokenizer(prepared, truncation=True, max_length=MAX_LENGTH)["input_ids"]
         order = np.argsort([len(row) for row in ids], kind="stable")
-        out: list[dict[str, torch.Tensor]] = [{} for _ in prepared]
+        out = torch.empty(len(prepared), self.heads_hidden)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
             batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
-            result = self.encoder(**batch, output_hidden_states=bool(self._branches))
-            pooled = {"": mean_pool(result.last_hidden_state, batch["attention_mask"])}
-            for name, branch in self._branches.items():
-                hidden = result.hidden_states[branch.spec.start].float()
-                pooled[name] = branch(hidden, batch["attention_mask"])
-            for position, row in enumerate(rows):
-                out[row] = {name: vectors[position] for name, vectors in pooled.items()}
+            hidden = self.encoder(**batch).last_hidden_state
+            out[torch.from_numpy(rows)] = mean_pool(hidden, batch["attention_mask"])
             self.encoder_passes += 1
         return out
 

@@ -2,13 +2,12 @@
 
     python -m classifiers.training.train_triage [--check tests/data/triage_check.jsonl ...]
 
-Everything is chosen on the training rows (`classifiers/training/data/triage_train.jsonl`
-and `triage_irony.jsonl`) alone, by leave-one-writer-out cross-validation: each writer's posts
-are predicted by a model trained on the other writers' posts, because a model has to carry to
-people who write differently, not to more posts by the same writer. Chosen: the
-regularisation, the weight of the embedding against the signal features, the threat sample
-weight, the n-gram head's regularisation, and the shares of the category that the n-gram head
-and the encoder branch's head get. The chosen settings are refitted on every training row. The
+Everything is chosen on `classifiers/training/data/triage_train.jsonl` alone, by
+leave-one-writer-out cross-validation: each writer's posts are predicted by a model trained on
+the other writers' posts, because a model has to carry to people who write differently, not
+to more posts by the same writer. Chosen: the regularisation, the weight of the embedding
+against the signal features, the threat sample weight, the n-gram head's regularisation and
+its share of the category. The chosen settings are refitted on every training row. The
 held-out check sets are measured once, on the saved bundle as the product loads it, only to
 report their figures in the model card; nothing is chosen on them.
 """
@@ -19,7 +18,7 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -27,23 +26,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import save_file
-from safetensors.torch import save_file as save_tensors
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from classifiers.e5.branch import BranchSpec
 from classifiers.evaluation import TriageCase, evaluate_triage, read_triage_cases
 from classifiers.ngram import Featuriser, FeaturiserConfig
 from classifiers.registry import load_classifier
-from classifiers.training.train_branch import BranchHyper, BranchStates, FittedBranch
 from classifiers.triage import (
-    BRANCH_FILE,
     BUNDLED_DIR,
     CARD_FILE,
     CATEGORY_RESPONSES,
     CATEGORY_TEAMS,
     FORMAT,
-    PARAMS,
     SIGNAL_FEATURES,
     THREAT_RULE_CONFIDENCE,
     WEIGHTS_FILE,
@@ -60,15 +54,12 @@ from classifiers.triage import (
 from classifiers.troll import TrollScorer
 
 SEED = 20240
-VERSION = "triage-3.0"
+VERSION = "triage-2.0"
 ENCODER = "e5-sentiment"
 """The bundled e5 model whose pooled embedding (shared by its sentiment and offensive heads)
 the triage model reads; the signals come from the configured models, by default these heads."""
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN_FILES = tuple(
-    ROOT / "classifiers" / "training" / "data" / name
-    for name in ("triage_train.jsonl", "triage_irony.jsonl")
-)
+TRAIN_FILE = ROOT / "classifiers" / "training" / "data" / "triage_train.jsonl"
 CS = (0.03, 0.1, 0.3, 1.0, 3.0)
 EMBEDDING_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 """How much a standardised embedding dimension counts against a signal feature (0: signals
@@ -79,10 +70,6 @@ WORDS_FEATURISER = FeaturiserConfig(char_min_n=3, char_max_n=5, char_bits=18, wo
 WORDS_CS = (3.0, 10.0, 30.0, 100.0)
 WORDS_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 """The n-gram head's share of the category probabilities (0: the feature head alone)."""
-BRANCH_SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-"""The encoder branch's share (with the n-gram head's at most 1; the feature head: the rest)."""
-BRANCH = BranchSpec(start=8, rank=16, alpha=32)
-"""The branch fine-tunes the encoder's top four layers (of twelve): a third more compute."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +81,9 @@ class Grid:
     threat_weights: tuple[float, ...] = THREAT_WEIGHTS
     words_cs: tuple[float, ...] = WORDS_CS
     words_weights: tuple[float, ...] = WORDS_WEIGHTS
-    branch_shares: tuple[float, ...] = BRANCH_SHARES
-    branch: BranchHyper = field(default_factory=BranchHyper)
 
 
-SMOKE_GRID = Grid((0.3, 1.0), (0.5, 1.0), (2.0,), (10.0,), (0.0, 0.5), (0.0, 0.3), BranchHyper(1))
+SMOKE_GRID = Grid((0.3, 1.0), (0.5, 1.0), (2.0,), (10.0,), (0.0, 0.5))
 """A notebook's smoke run (`SAMPLE=200`): every stage once, in seconds instead of minutes."""
 
 
@@ -112,12 +97,9 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class MixSetting:
-    """The n-gram head's C, and the shares of the n-gram head and the branch's head."""
-
+class WordsSetting:
     c: float
     weight: float
-    branch: float
 
 
 @dataclass(frozen=True)
@@ -133,8 +115,6 @@ class Inputs:
     """Hashed n-gram counts of the texts, as the n-gram head's featuriser makes them."""
     writers: np.ndarray
     """Who wrote each row (`triage-a-0001`: a); the cross-validation groups."""
-    branch: BranchStates
-    """The texts' token states where the encoder branch starts, for its fits."""
 
     def folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return writer_folds(self.writers)
@@ -151,13 +131,11 @@ def build_inputs(cases: Sequence[TriageCase], writers: Sequence[str]) -> Inputs:
     """Signals, embeddings and n-gram counts of the training rows."""
     texts = [c.text for c in cases]
     signals = case_signals(cases)
-    encoder = load_classifier(ENCODER, "sentiment").model  # type: ignore[attr-defined]
-    embeddings = encoder.pooled(texts).numpy()
+    embeddings = load_classifier(ENCODER, "sentiment").model.pooled(texts).numpy()  # type: ignore[attr-defined]
     rows = np.stack([signal_features(s)[0] for s in signals])
     counts = Featuriser(WORDS_FEATURISER).counts(texts)
     features = np.hstack([embeddings, rows])
-    branch = BranchStates(encoder, texts, BRANCH)
-    return Inputs(list(cases), signals, embeddings, features, counts, np.array(writers), branch)
+    return Inputs(list(cases), signals, embeddings, features, counts, np.array(writers))
 
 
 def case_signals(cases: Sequence[TriageCase]) -> list[TriageSignals]:
@@ -241,49 +219,29 @@ def fit_model(
     inputs: Inputs,
     rows: np.ndarray,
     settings: dict[str, Setting],
-    mix: MixSetting,
-    branch: FittedBranch,
+    words: WordsSetting,
     version: str = VERSION,
 ) -> TriageModel:
-    """All heads on the given rows (the branch already fitted on them); embeddings are looked
-    up, not recomputed."""
+    """All heads on the given rows; embeddings are looked up, not recomputed."""
     heads = {}
     for head in HEADS:
         index, labels = targets([inputs.cases[i] for i in rows], head)
         heads[head] = fit_head(inputs.features[rows][index], labels, settings[head])
-    heads["branch"] = branch.head
     categories = [inputs.cases[i].category for i in rows]
-    words_head = fit_words(inputs.counts[rows], categories, mix.c)
+    words_head = fit_words(inputs.counts[rows], categories, words.c)
     lookup = {s.text: e for s, e in zip(inputs.signals, inputs.embeddings, strict=True)}
     embed = lambda texts: np.stack([lookup[t] for t in texts])  # noqa: E731
-    branch_embed = lambda texts: inputs.branch.embed(branch, texts)  # noqa: E731
-    shares = {"words": mix.weight, "branch": mix.branch}
-    return TriageModel(heads, words_head, embed, version, shares, branch_embed)
-
-
-def branch_folds(inputs: Inputs, hyper: BranchHyper) -> dict[str, FittedBranch]:
-    """Per writer: the encoder branch fitted on the other writers' rows."""
-    labels = np.array([c.category for c in inputs.cases])
-    fitted = {}
-    for train, test in inputs.folds():
-        writer = str(inputs.writers[test[0]])
-        fitted[writer] = inputs.branch.fit(train, list(labels[train]), hyper)
-        print(f"branch without writer {writer} fitted", flush=True)
-    return fitted
+    return TriageModel(heads, words_head, words.weight, embed, version)
 
 
 def out_of_writer(
-    inputs: Inputs,
-    settings: dict[str, Setting],
-    mix: MixSetting,
-    branches: dict[str, FittedBranch],
+    inputs: Inputs, settings: dict[str, Setting], words: WordsSetting
 ) -> dict[str, Any]:
     """Every training row triaged by a model that never saw its writer, measured like the
     check set, in all and per writer."""
     triages: list[Any] = [None] * len(inputs.cases)
     for train, test in inputs.folds():
-        branch = branches[str(inputs.writers[test[0]])]
-        model = fit_model(inputs, train, settings, mix, branch)
+        model = fit_model(inputs, train, settings, words)
         for i, t in zip(test, model.triage([inputs.signals[i] for i in test]), strict=True):
             triages[i] = t
     figures = {"all": evaluate_triage(inputs.cases, triages)}
@@ -314,24 +272,16 @@ def choose(
     return Setting(best["c"], best["embedding_weight"], best["threat_weight"]), table
 
 
-def choose_mix(
-    inputs: Inputs,
-    category: Setting,
-    branches: dict[str, FittedBranch],
-    grid: Grid | None = None,
-) -> tuple[MixSetting, list[dict[str, Any]]]:
-    """The n-gram head's regularisation and the shares of the n-gram head and the branch's
-    head, by out-of-writer category macro-F1 of the mixed probabilities (the feature head
-    fixed at its chosen setting, the branch fits given)."""
+def choose_words(
+    inputs: Inputs, category: Setting, grid: Grid | None = None
+) -> tuple[WordsSetting, list[dict[str, Any]]]:
+    """The n-gram head's regularisation and share, by out-of-writer category macro-F1 of the
+    mixed probabilities (the feature head fixed at its chosen setting)."""
     y = np.array([c.category for c in inputs.cases])
     features_proba = np.zeros((len(y), len(set(y))))
-    branch_proba = np.zeros_like(features_proba)
     for train, test in inputs.folds():
         head = fit_head(inputs.features[train], y[train], category)
         features_proba[test] = head.proba(inputs.features[test])
-        branch = branches[str(inputs.writers[test[0]])]
-        texts = [inputs.cases[i].text for i in test]
-        branch_proba[test] = branch.head.proba(inputs.branch.embed(branch, texts))
     labels = np.array(head.labels)
     table = []
     grid = grid or Grid()
@@ -341,16 +291,12 @@ def choose_mix(
             words_proba[test] = fit_words(inputs.counts[train], y[train], c).proba_counts(
                 inputs.counts[test]
             )
-        for weight, share in product(grid.words_weights, grid.branch_shares):
-            if weight + share > 1:
-                continue
-            mixed = (1 - weight - share) * features_proba
-            mixed += weight * words_proba + share * branch_proba
+        for weight in grid.words_weights:
+            mixed = (1 - weight) * features_proba + weight * words_proba
             said = labels[mixed.argmax(axis=1)]
-            score = _score("category", y, said)
-            table.append({"c": c, "weight": weight, "branch": share, "score": score})
+            table.append({"c": c, "weight": weight, "score": _score("category", y, said)})
     best = max(table, key=lambda row: row["score"])
-    return MixSetting(best["c"], best["weight"], best["branch"]), table
+    return WordsSetting(best["c"], best["weight"]), table
 
 
 def _score(head: str, truth: np.ndarray, said: np.ndarray) -> float:
@@ -359,24 +305,16 @@ def _score(head: str, truth: np.ndarray, said: np.ndarray) -> float:
     return round(float(accuracy_score(truth, said)), 4)
 
 
-def save_bundle(
-    model: TriageModel, branch: FittedBranch, directory: Path, config: dict[str, Any]
-) -> None:
+def save_bundle(model: TriageModel, directory: Path, config: dict[str, Any]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    heads = {
-        "category": model.category,
-        "team": model.team,
-        "response": model.response,
-        "branch": branch.head,
-    }
+    heads = {"category": model.category, "team": model.team, "response": model.response}
     arrays = {
         f"{name}.{param}": np.ascontiguousarray(getattr(head, param), dtype=np.float32)
         for name, head in heads.items()
-        for param in PARAMS
+        for param in ("mean", "scale", "weight", "bias")
     }
     arrays |= {f"words.{p}": np.ascontiguousarray(getattr(model.words, p)) for p in WORDS_PARAMS}
     save_file(arrays, str(directory / WEIGHTS_FILE))
-    save_tensors(branch.adapter, str(directory / BRANCH_FILE))
     config["heads"] = {name: list(head.labels) for name, head in heads.items()}
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
@@ -396,17 +334,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(json.dumps(config["eval"], indent=1))
 
 
-def training_rows(
-    paths: Sequence[Path] = TRAIN_FILES,
-) -> tuple[list[TriageCase], list[str]]:
+def training_rows(path: Path = TRAIN_FILE) -> tuple[list[TriageCase], list[str]]:
     """The labelled posts and who wrote each (`triage-a-0001`: writer a)."""
-    cases: list[TriageCase] = []
-    writers: list[str] = []
-    for path in paths:
-        lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-        cases += read_triage_cases(path)
-        writers += [str(row["id"]).split("-")[1] for row in lines]
-    return cases, writers
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return read_triage_cases(path), [str(row["id"]).split("-")[1] for row in lines]
 
 
 def train(
@@ -428,31 +359,26 @@ def train(
     for head in HEADS:
         chosen[head], tables[head] = choose(inputs, head, grid)
         print(f"{head}: {chosen[head]}", flush=True)
-    grid = grid or Grid()
-    branches = branch_folds(inputs, grid.branch)
-    mix, tables["mix"] = choose_mix(inputs, chosen["category"], branches, grid)
-    print(f"mix: {mix}", flush=True)
-    held_out = out_of_writer(inputs, chosen, mix, branches)
-    every = np.arange(len(inputs.cases))
-    branch = inputs.branch.fit(every, [c.category for c in inputs.cases], grid.branch)
-    model = fit_model(inputs, every, chosen, mix, branch, version)
+    words, tables["words"] = choose_words(inputs, chosen["category"], grid)
+    print(f"words: {words}", flush=True)
+    held_out = out_of_writer(inputs, chosen, words)
+    model = fit_model(inputs, np.arange(len(inputs.cases)), chosen, words, version)
     config = {
         "format": FORMAT,
         "model_version": version,
         "encoder": ENCODER,
         "encoder_version": load_classifier(ENCODER, "sentiment").model_version,
         "signal_features": list(SIGNAL_FEATURES),
-        "words": {"featuriser": asdict(WORDS_FEATURISER), "weight": mix.weight},
-        "branch": {**asdict(BRANCH), "weight": mix.branch, "training": asdict(grid.branch)},
+        "words": {"featuriser": asdict(WORDS_FEATURISER), "weight": words.weight},
         "seed": SEED,
-        "settings": {**{h: vars(s) for h, s in chosen.items()}, "mix": vars(mix)},
+        "settings": {**{h: vars(s) for h, s in chosen.items()}, "words": vars(words)},
         "eval": {"out_of_writer": headline(held_out["all"])},
     }
-    save_bundle(model, branch, out, config)
+    save_bundle(model, out, config)
     measured = {path: measure_check(out, path, check_limit) for path in checks}
     for path, figures in measured.items():
         config["eval"][f"check {path.name}"] = headline(figures)
-    save_bundle(model, branch, out, config)
+    save_bundle(model, out, config)
     card = model_card(config, tables, held_out, measured, time.perf_counter() - began)
     (out / CARD_FILE).write_text(card, "utf-8")
     return config
@@ -503,8 +429,7 @@ def model_card(
         "",
         "## Training data",
         "",
-        "`classifiers/training/data/triage_train.jsonl` and `triage_irony.jsonl` (ironic "
-        f"complaints, praise after a solved problem): {held_out['all']['n']} German posts "
+        f"`classifiers/training/data/triage_train.jsonl`: {held_out['all']['n']} German posts "
         f"(X and Reddit, about twenty brands) written and labelled by {len(writers)} of our "
         f"writers (ids {', '.join(f'`triage-{w}-*`' for w in writers)}), each given only the "
         "label definitions. Every setting was chosen on these rows alone.",
@@ -525,15 +450,7 @@ def model_card(
         "and trolls (reply/reply_private/monitor, or ignore_troll/reply/monitor).",
         "- An n-gram head for the category: hashed character (3–5) and word (1–2) n-grams, "
         "TF-IDF over the buckets the training posts use, a multinomial regression; its "
-        f"probabilities are mixed into the category's with weight {settings['mix']['weight']}.",
-        f"- An encoder branch for the category: a copy of the encoder's layers "
-        f"{config['branch']['start']}–11 fine-tuned on the category (LoRA r "
-        f"{config['branch']['rank']}, alpha {config['branch']['alpha']}; "
-        f"{config['branch']['training']['epochs']} epochs, batch "
-        f"{config['branch']['training']['batch_size']}, lr {config['branch']['training']['lr']})"
-        " fed by the shared pass through the layers below, with a linear head; it reads what "
-        "the shared embedding, tuned for sentiment and offensive language, does not separate "
-        f"(irony); share {settings['mix']['branch']}. The feature head has the rest.",
+        f"probabilities are mixed into the category's with weight {settings['words']['weight']}.",
         "- Rules the team's policy sets: a troll-scorer threat, intimidation, a call to "
         "paralyse the service or a lawsuit against staff personally makes a threat; personal "
         "data in a complaint or question means reply_private; an author who already has an "
@@ -546,8 +463,7 @@ def model_card(
         "people who write differently. Category by macro-F1, team and response by accuracy. "
         "Grid: C × embedding weight (how much a standardised embedding dimension counts "
         "against a signal feature) × threat sample weight (category only); then the n-gram "
-        "head's C × its share × the branch's share of the category (the branch's settings "
-        "are fixed, not searched).",
+        "head's C × its share of the category.",
         "",
         "| head | C | embedding weight | threat weight | out-of-writer score |",
         "|---|---|---|---|---|",
@@ -558,18 +474,14 @@ def model_card(
             f"| {head} | {chosen['c']} | {chosen['embedding_weight']} | "
             f"{chosen['threat_weight']} | {best['score']} |"
         )
-    mix = settings["mix"]
-    best_mix = max(tables["mix"], key=lambda row: row["score"])
-    alone = max(
-        (r for r in tables["mix"] if r["weight"] == 0 and r["branch"] == 0),
-        key=lambda r: r["score"],
-    )
-    no_branch = max((r for r in tables["mix"] if r["branch"] == 0), key=lambda r: r["score"])
+    words = settings["words"]
+    alone = max((r for r in tables["words"] if r["weight"] == 0), key=lambda r: r["score"])
+    best_words = max(tables["words"], key=lambda row: row["score"])
     lines += [
         "",
-        f"Mix: n-gram head C {mix['c']}, share {mix['weight']}; branch share {mix['branch']}: "
-        f"category macro-F1 {best_mix['score']} out of writer, against {no_branch['score']} "
-        f"without the branch and {alone['score']} for the feature head alone.",
+        f"n-gram head: C {words['c']}, share {words['weight']}: category macro-F1 "
+        f"{best_words['score']} out of writer, against {alone['score']} for the feature head "
+        "alone.",
         "",
         "## Figures",
         "",
@@ -610,8 +522,7 @@ def model_card(
         "",
         f"Training took {seconds:.0f} s on the CPU. Reproduce: `python -m "
         "classifiers.training.train_triage --check tests/data/triage_check.jsonl "
-        "--check tests/data/triage_check_2.jsonl --check tests/data/triage_check_3.jsonl` "
-        "(`make train`).",
+        "--check tests/data/triage_check_2.jsonl`.",
         "",
     ]
     return "\n".join(lines)
