@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from monitor.access.roles import Role
 from monitor.access.users import add_user
 from monitor.guidance.replies import seed_shipped_replies
+from monitor.runtime import Runtime
 from monitor.storage.database import Database
 from monitor.storage.models import SavedReply, VerdictRecord
+from monitor.web.app import create_app
 from monitor.web.views import PAGE_SIZE
 from tests import factories
 from tests.conftest import WEB_PASSWORD, log_in
@@ -117,3 +120,22 @@ def test_an_unknown_status_filter_is_named_in_german(web_client: TestClient, db:
     response = web_client.get("/?status=erledigt")
     assert response.status_code == 400
     assert "Unbekannter Wert „erledigt“ für Status" in response.text
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [("Europe/Berlin", "23.11.2026 08:00"), ("Europe/London", "23.11.2026 07:00")],
+)
+def test_the_item_page_shows_times_in_the_configured_zone(
+    web_runtime: Runtime, db: Database, zone: str, shown: str
+) -> None:
+    digest = web_runtime.settings.digest.model_copy(update={"timezone": zone})
+    runtime = Runtime(web_runtime.settings.model_copy(update={"digest": digest}), db)
+    with db.transaction() as session:
+        item = factories.queue_item(factories.stored_post(created_at=factories.T0))
+        session.add(item)
+        session.flush()
+        item_id = item.id
+    with TestClient(create_app(runtime)) as client:
+        add_user_and_log_in(client, db)
+        assert f"X · {shown}" in client.get(f"/items/{item_id}").text

@@ -22,8 +22,6 @@ from monitor.alerts.records import MEASURE_NAMES, AlertKind
 from monitor.settings import Settings
 from monitor.storage.models import AlertRecord
 
-BERLIN = ZoneInfo("Europe/Berlin")
-
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("monitor.alerts", "templates"),
     autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
@@ -48,7 +46,9 @@ def view(alert: AlertRecord, settings: Settings) -> dict[str, Any]:
         "spike": alert.kind == AlertKind.SPIKE,
         "measures": [MEASURE_NAMES[m] for m in details.get("measures", []) if m in MEASURE_NAMES],
         "tests": {MEASURE_NAMES[m]: t for m, t in tests.items() if m in MEASURE_NAMES},
-        "opened": alert.opened_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M"),
+        "opened": alert.opened_at.astimezone(ZoneInfo(settings.digest.timezone)).strftime(
+            "%d.%m.%Y %H:%M"
+        ),
         "posts": posts,
         "terms": details.get("terms", []),
         "queue_link": web.link("/?" + urlencode({"brand": alert.brand})),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -25,7 +26,7 @@ from monitor.storage.models import QueueItem
 from monitor.web import admin, alerts, api, items, ui
 from monitor.web.deps import CsrfRejected, LoginRequired
 from monitor.web.filters import FilterError
-from monitor.web.formatting import FILTERS
+from monitor.web.formatting import filters
 from monitor.web.throttle import LoginThrottle, MemoryThrottle
 from monitor.web.views import NotFound, item_row
 
@@ -49,7 +50,7 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app = FastAPI(title="Rufwacht", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.throttle = throttle or MemoryThrottle()
-    app.state.templates = templates()
+    app.state.templates = templates(ZoneInfo(runtime.settings.digest.timezone))
     app.include_router(ui.router)
     app.include_router(items.router)
     app.include_router(admin.router)
@@ -98,15 +99,15 @@ def create_api(runtime: Runtime) -> FastAPI:
     return api_app
 
 
-def templates() -> Jinja2Templates:
+def templates(zone: ZoneInfo) -> Jinja2Templates:
     """Jinja2 with autoescape on for every template: post texts, author names and saved
-    replies are written by strangers."""
+    replies are written by strangers. Times read in `zone`."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    environment.filters.update(FILTERS)
+    environment.filters.update(filters(zone))
     return Jinja2Templates(env=environment)
 
 

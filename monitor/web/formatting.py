@@ -1,10 +1,11 @@
-"""How values read in the German UI: Berlin time, SLA deadlines, priority levels, names of
+"""How values read in the German UI: local time, SLA deadlines, priority levels, names of
 categories, actions and statuses. Registered as Jinja filters by the app."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,6 @@ from connectors.capabilities import PLATFORM_NAMES
 from monitor.queue.sla import WAITING, SlaState, state_of
 from monitor.queue.states import QueueStatus
 from monitor.storage.models import QueueItem
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 STATUS_NAMES = {status.value: status.label[:1].upper() + status.label[1:] for status in QueueStatus}
 AUDIT_ACTIONS = {
@@ -72,8 +71,8 @@ PRIORITY_LEVELS = ((80, "kritisch"), (60, "hoch"), (40, "normal"), (0, "niedrig"
 """Lowest priority of each level, most urgent first."""
 
 
-def berlin_time(moment: datetime) -> str:
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
 def _span(seconds: float) -> str:
@@ -123,7 +122,6 @@ def web_link(url: str | None) -> str | None:
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
-    "berlin_time": berlin_time,
     "due_state": due_state,
     "priority_level": priority_level,
     "category_name": _named(CATEGORY_NAMES),
@@ -141,3 +139,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "excerpt": excerpt,
     "web_link": web_link,
 }
+
+
+def filters(zone: ZoneInfo) -> dict[str, Callable[..., Any]]:
+    """Every filter the templates use; times read in `zone`, the one the day filters use, so
+    that a post shown at 23:30 on the 2nd is listed under the 2nd."""
+    return {**FILTERS, "local_time": partial(local_time, zone=zone)}
