@@ -98,6 +98,17 @@ def test_the_demo_queue_holds_no_praise(config_file: Path) -> None:
     assert not of_kind(demo_kinds(), "praise") & queued_ids(config_file)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="triage-2.0 reads one travel remark as a threat ('Fahre morgen mit dem ICE nach Köln, "
+    "mal schauen wie voll es wird.', demo-0221: threat 0.43)",
+)
+def test_the_demo_queue_holds_no_neutral_remark(config_file: Path) -> None:
+    run_demo(config_file)
+    queued = of_kind(demo_kinds(), "neutral") & queued_ids(config_file)
+    assert not queued, f"neutral remarks queued: {sorted(queued)}"
+
+
 def test_demo_twice_stores_nothing_twice(config_file: Path) -> None:
     run_demo(config_file)
     queued = queued_ids(config_file)
