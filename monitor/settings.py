@@ -285,6 +285,12 @@ class DigestSettings(MailSettings):
     _zone_known = field_validator("timezone")(_known_zone)
     _valid_recipients = field_validator("recipients")(_mail_addresses)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """`timezone` as a zone: the team's local day for the digest, the queue's day filters and
+        every time the web UI and alert mails show."""
+        return ZoneInfo(self.timezone)
+
     @model_validator(mode="after")
     def _each_digest_named_and_read(self) -> DigestSettings:
         names = [mail.name for mail in self.mails]

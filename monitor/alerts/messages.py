@@ -12,7 +12,6 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -46,9 +45,7 @@ def view(alert: AlertRecord, settings: Settings) -> dict[str, Any]:
         "spike": alert.kind == AlertKind.SPIKE,
         "measures": [MEASURE_NAMES[m] for m in details.get("measures", []) if m in MEASURE_NAMES],
         "tests": {MEASURE_NAMES[m]: t for m, t in tests.items() if m in MEASURE_NAMES},
-        "opened": alert.opened_at.astimezone(ZoneInfo(settings.digest.timezone)).strftime(
-            "%d.%m.%Y %H:%M"
-        ),
+        "opened": alert.opened_at.astimezone(settings.digest.zone).strftime("%d.%m.%Y %H:%M"),
         "posts": posts,
         "terms": details.get("terms", []),
         "queue_link": web.link("/?" + urlencode({"brand": alert.brand})),

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -102,7 +101,7 @@ def rendered_digest(
 
 def latest_due_day(settings: Settings, now: datetime) -> date:
     """The newest day whose digest is due at `now`: yesterday once today's send time passed."""
-    local = now.astimezone(ZoneInfo(settings.digest.timezone))
+    local = now.astimezone(settings.digest.zone)
     yesterday = local.date() - timedelta(days=1)
     return yesterday if local.time() >= settings.digest.time else yesterday - timedelta(days=1)
 
@@ -114,7 +113,7 @@ def due_days(session: Session, settings: Settings, name: str, now: datetime) -> 
     latest = latest_due_day(settings, now)
     earliest = latest - timedelta(days=CATCH_UP_DAYS - 1)
     rows = session.scalars(select(DigestDelivery).where(DigestDelivery.name == name)).all()
-    zone = ZoneInfo(settings.digest.timezone)
+    zone = settings.digest.zone
     by_day = {row.period_start.astimezone(zone).date(): row for row in rows}
     if not by_day and latest < now.astimezone(zone).date() - timedelta(days=1):
         return []  # a new digest's first mail is yesterday's, once today's send time has come

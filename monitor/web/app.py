@@ -50,7 +50,7 @@ def create_app(runtime: Runtime, throttle: LoginThrottle | None = None) -> FastA
     app = FastAPI(title="Rufwacht", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.throttle = throttle or MemoryThrottle()
-    app.state.templates = templates(ZoneInfo(runtime.settings.digest.timezone))
+    app.state.templates = templates(runtime.settings.digest.zone)
     app.include_router(ui.router)
     app.include_router(items.router)
     app.include_router(admin.router)

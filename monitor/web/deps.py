@@ -38,7 +38,7 @@ def get_runtime(request: Request) -> Runtime:
 def filter_zone(request: Request) -> ZoneInfo:
     """The zone the queue's day filters (`von`, `bis`) are read in: the digest's, so that a
     digest's link lists the posts it counted for its day."""
-    return ZoneInfo(get_runtime(request).settings.digest.timezone)
+    return get_runtime(request).settings.digest.zone
 
 
 FilterZone = Annotated[ZoneInfo, Depends(filter_zone)]
